@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// `nifti1_io.h` includes `<znzlib.h>` from /usr/include/nifti, so every target
+/// that imports the NIfTI shim needs that directory on its C include path.
+let niftiInclude: [CSetting] = [.unsafeFlags(["-I/usr/include/nifti"])]
+let niftiSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]
+
+let package = Package(
+    name: "Lumen",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lumen", targets: ["lumen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
+        .systemLibrary(name: "CLibSSH", path: "Sources/CLibSSH"),
+        .target(name: "LumenTensor", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "LumenNN", dependencies: ["LumenTensor"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "LumenIO", dependencies: ["LumenTensor", "CNIfTI"],
+                cSettings: niftiInclude, swiftSettings: niftiSwift),
+        .executableTarget(name: "lumen", dependencies: [
+            "LumenIO", "LumenNN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
+        .testTarget(name: "LumenNNTests", dependencies: ["LumenNN", "LumenIO"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenIOTests", dependencies: ["LumenIO"], swiftSettings: niftiSwift),
+    ]
+)

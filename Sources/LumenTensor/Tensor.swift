@@ -1,0 +1,23 @@
+/// A dense Float32 tensor in row-major (C) order, NCDHW for volumes.
+///
+/// Storage is a Swift array so copies are cheap until written (copy on write);
+/// hot loops reach the bytes through `withUnsafe…BufferPointer`.
+public struct Tensor: Sendable, Equatable {
+    public var shape: [Int]
+    public var data: [Float]
+
+    public init(shape: [Int], data: [Float]) {
+        precondition(shape.reduce(1, *) == data.count,
+                     "shape \(shape) needs \(shape.reduce(1, *)) values, got \(data.count)")
+        self.shape = shape
+        self.data = data
+    }
+
+    public init(zeros shape: [Int]) {
+        self.shape = shape
+        self.data = [Float](repeating: 0, count: shape.reduce(1, *))
+    }
+
+    public var count: Int { data.count }
+    public var rank: Int { shape.count }
+}

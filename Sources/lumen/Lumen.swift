@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Lumen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lumen",
+        abstract: "Annotation server for HPC clusters: MMAR models served natively in Swift.",
+        version: "0.1.0",
+        subcommands: [])
+}
