@@ -25,12 +25,14 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "LumenIO", dependencies: ["LumenTensor", "CNIfTI"],
                 cSettings: niftiInclude, swiftSettings: niftiSwift),
+        .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
-            "LumenIO", "LumenNN",
+            "LumenIO", "LumenNN", "LumenPhantom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenIOTests", dependencies: ["LumenIO"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),
     ]
 )

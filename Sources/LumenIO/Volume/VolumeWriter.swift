@@ -1,0 +1,83 @@
+import CNIfTI
+import Foundation
+
+extension Volume {
+    /// Writes the voxels with the source header's geometry untouched: qform and
+    /// sform codes and matrices, quaternion parameters, pixdim and units. Only the
+    /// datatype, dimensions and scaling change (values are written unscaled).
+    ///
+    /// The file appears atomically: libnifti writes a temp file next to the
+    /// destination, which is fsynced and renamed into place.
+    public func write(to url: URL, datatype: NIfTIDatatype = .float32) throws {
+        let name = url.lastPathComponent
+        guard datatype.isScalar else {
+            throw NIfTIError.writeFailed(file: name, reason: "\(datatype.name) is not a scalar datatype")
+        }
+        let lower = name.lowercased()
+        let isPair = lower.hasSuffix(".hdr") || lower.hasSuffix(".hdr.gz")
+        guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || isPair else {
+            throw NIfTIError.unsupportedExtension(file: name)
+        }
+        guard let nim = header.copyHeader() else {
+            throw NIfTIError.writeFailed(file: name, reason: "libnifti could not copy the header")
+        }
+        defer { nifti_image_free(nim) }
+
+        let spatial = spatialShape
+        setDimensions(nim, spatial: spatial, channels: channels, datatype: datatype)
+        guard let buffer = malloc(Int(nim.pointee.nvox) * Int(nim.pointee.nbyper)) else {
+            throw NIfTIError.writeFailed(file: name, reason: "out of memory")
+        }
+        nim.pointee.data = buffer
+        VoxelCodec.encode(tensor.data, into: buffer, datatype: datatype, spatial: spatial, channels: channels)
+
+        let temp = AtomicFile.temporaryURL(for: url)
+        guard nifti_set_filenames(nim, temp.path, 0, 1) == 0 else {
+            throw NIfTIError.writeFailed(file: name, reason: "libnifti rejected the file name")
+        }
+        nim.pointee.nifti_type = isPair ? 2 : 1   // NIFTI_FTYPE_NIFTI1_2 / NIFTI1_1
+        nifti_image_write(nim)
+
+        var written: [(URL, URL)] = [(temp, url)]
+        if isPair {
+            let imageExt = lower.hasSuffix(".gz") ? ".img.gz" : ".img"
+            let hdrExt = lower.hasSuffix(".gz") ? ".hdr.gz" : ".hdr"
+            let tempImage = URL(fileURLWithPath: String(temp.path.dropLast(hdrExt.count)) + imageExt)
+            let image = URL(fileURLWithPath: String(url.path.dropLast(hdrExt.count)) + imageExt)
+            written.insert((tempImage, image), at: 0)
+        }
+        for (tempFile, _) in written where !FileManager.default.fileExists(atPath: tempFile.path) {
+            written.forEach { try? FileManager.default.removeItem(at: $0.0) }
+            throw NIfTIError.writeFailed(file: name, reason: "libnifti did not produce \(tempFile.lastPathComponent)")
+        }
+        for (tempFile, final) in written {   // image data first, header last
+            try AtomicFile.commit(tempFile, to: final)
+        }
+    }
+
+    private func setDimensions(_ nim: UnsafeMutablePointer<nifti_image>, spatial: [Int], channels: Int,
+                               datatype: NIfTIDatatype) {
+        let sourceRank = Int(nim.pointee.dim.0)
+        let rank = channels > 1 ? 4 : min(max(sourceRank, spatial[2] > 1 ? 3 : 2), 3)
+        let sizes = spatial + [channels, 1, 1, 1]
+        withUnsafeMutableBytes(of: &nim.pointee.dim) { raw in
+            let dim = raw.bindMemory(to: Int32.self)
+            dim[0] = Int32(rank)
+            for d in 1...7 { dim[d] = d <= rank ? Int32(sizes[d - 1]) : 1 }
+        }
+        withUnsafeMutableBytes(of: &nim.pointee.pixdim) { raw in
+            let pixdim = raw.bindMemory(to: Float.self)
+            for d in (rank + 1)..<8 where pixdim[d] == 0 { pixdim[d] = 1 }
+        }
+        nifti_update_dims_from_array(nim)
+        nim.pointee.datatype = datatype.rawValue
+        var nbyper: Int32 = 0, swapsize: Int32 = 0
+        nifti_datatype_sizes(datatype.rawValue, &nbyper, &swapsize)
+        nim.pointee.nbyper = nbyper
+        nim.pointee.swapsize = swapsize
+        nim.pointee.scl_slope = 1
+        nim.pointee.scl_inter = 0
+        nim.pointee.cal_min = 0
+        nim.pointee.cal_max = 0
+    }
+}
