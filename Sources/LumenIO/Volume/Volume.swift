@@ -52,10 +52,8 @@ extension Volume {
         let name = url.lastPathComponent
         guard let nim = nifti_image_read(probe.headerPath, 0) else { throw NIfTIError.readFailed(file: name) }
         let owner = NIfTIImage(taking: nim)
-        guard nifti_image_load(nim) == 0, let data = nim.pointee.data else {
-            if probe.compressed { throw NIfTIError.gzipEndsEarly(file: name) }
-            throw NIfTIError.readFailed(file: name)
-        }
+        let data = try VoxelReader.read(probe, into: nim, name: name)
+        defer { free(data) }
         let image = nim.pointee
         let spatial = [Int(image.nx), Int(image.ny), Int(image.nz)]
         let channels = Int(image.nvox) / spatial.reduce(1, *)
@@ -63,7 +61,6 @@ extension Volume {
         let scaled = slope != 0 && !(slope == 1 && intercept == 0)
         let values = VoxelCodec.decode(data, datatype: probe.datatype, spatial: spatial, channels: channels,
                                        slope: scaled ? slope : 1, intercept: scaled ? intercept : 0)
-        nifti_image_unload(nim)
         return Volume(tensor: Tensor(shape: [channels] + spatial, data: values),
                       geometry: geometry(of: image, spatial: spatial),
                       storedDatatype: probe.datatype,
