@@ -1,0 +1,109 @@
+import Foundation
+import LumenTensor
+
+/// A network definition as found in an MMAR's `config_train.json`
+/// (`{"name": "UNet", "args": {…}}`) or a MONAI bundle's `network_def`
+/// (`{"_target_": "monai.networks.nets.UNet", …}`).
+public struct NetworkSpec: Sendable, Equatable {
+    public var name: String
+    public var args: [String: JSONValue]
+
+    public static let families = ["UNet", "BasicUNet", "SegResNet", "DynUNet"]
+
+    public init(name: String, args: [String: JSONValue]) {
+        self.name = name
+        self.args = args
+    }
+
+    public init(json: JSONValue) throws {
+        guard let object = json.object else {
+            throw NetworkError.badArgument(network: "?", key: "network", detail: "a network definition must be a JSON object")
+        }
+        if let target = object["_target_"]?.string {
+            name = target
+            args = object.filter { $0.key != "_target_" }
+        } else if let n = object["name"]?.string {
+            name = n
+            args = object["args"]?.object ?? [:]
+            if let path = object["path"]?.string, object["name"] == nil { name = path }
+        } else if let path = object["path"]?.string {
+            name = path
+            args = object["args"]?.object ?? [:]
+        } else {
+            throw NetworkError.badArgument(network: "?", key: "name", detail: "the definition has neither \"name\" nor \"_target_\"")
+        }
+    }
+
+    public init(contentsOf url: URL) throws {
+        try self.init(json: try JSONValue(parsing: Data(contentsOf: url)))
+    }
+
+    /// `monai.networks.nets.UNet`, `Unet`, `BasicUnet`, `basicunet` → the family.
+    public var family: String? {
+        let short = name.split(separator: ".").last.map(String.init)?.lowercased() ?? ""
+        switch short {
+        case "unet": return "UNet"
+        case "basicunet": return "BasicUNet"
+        case "segresnet": return "SegResNet"
+        case "dynunet": return "DynUNet"
+        default: return nil
+        }
+    }
+}
+
+/// A MONAI network bound to its weights and frozen for inference: BatchNorm
+/// folded into convolutions, activations fused, nothing left to decide per call.
+public final class Network: @unchecked Sendable {
+    public let spec: NetworkSpec
+    private let body: NetworkBody
+
+    public var inChannels: Int { body.inChannels }
+    public var outChannels: Int { body.outChannels }
+    public var spatialDims: Int { body.spatialDims }
+    public var sizeMultiple: [Int] { body.sizeMultiple }
+
+    /// Builds the layers only; `expectedKeys` is then available (for random-weight benchmarks).
+    public init(spec: NetworkSpec) throws {
+        self.spec = spec
+        switch spec.family {
+        case "UNet": body = try UNet(args: spec.args)
+        case "BasicUNet": body = try BasicUNet(args: spec.args)
+        case "SegResNet": body = try SegResNet(args: spec.args)
+        case "DynUNet": body = try DynUNet(args: spec.args)
+        default:
+            throw NetworkError.unknownNetwork(spec.name, supported: NetworkSpec.families)
+        }
+    }
+
+    public convenience init(spec: NetworkSpec, stateDict: [String: Tensor]) throws {
+        try self.init(spec: spec)
+        try load(stateDict)
+    }
+
+    public func load(_ stateDict: [String: Tensor]) throws {
+        try body.store.bind(stateDict)
+        body.bind()
+    }
+
+    /// The state dict this network wants, in registration order.
+    public var expectedKeys: [(key: String, shape: [Int])] { body.store.specs }
+
+    public func validate(_ shape: [Int]) throws {
+        guard shape.count == spatialDims + 2 else {
+            throw NetworkError.badInput("\(spec.name) expects a \(spatialDims + 2)-D input (N, C, \(spatialDims == 3 ? "D, H, W" : "H, W")), got shape \(shape)")
+        }
+        guard shape[1] == inChannels else {
+            throw NetworkError.badInput("\(spec.name) expects \(inChannels) input channel\(inChannels == 1 ? "" : "s"), got \(shape[1]) (input shape \(shape))")
+        }
+        let spatial = Array(shape.dropFirst(2))
+        guard spatial.allSatisfy({ $0 >= 1 }), shape[0] >= 1 else { throw NetworkError.badInput("empty input shape \(shape)") }
+        if zip(spatial, sizeMultiple).contains(where: { $0 % $1 != 0 }) {
+            throw NetworkError.badInput("\(spec.name) needs spatial sizes divisible by \(sizeMultiple), got \(spatial); pad the input")
+        }
+    }
+
+    public func forward(_ x: Tensor) throws -> Tensor {
+        try validate(x.shape)
+        return body.forward(x)
+    }
+}

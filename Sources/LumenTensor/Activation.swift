@@ -1,0 +1,39 @@
+/// Element-wise activations, applied inside the producing kernel's output
+/// pass so an activation never costs its own trip through memory.
+public enum Activation: Sendable, Equatable {
+    case identity
+    case relu
+    case leakyReLU(Float)
+    /// MONAI's PReLU has a single learned slope.
+    case prelu(Float)
+    case sigmoid
+
+    @inline(__always)
+    public func callAsFunction(_ v: Float) -> Float {
+        switch self {
+        case .identity: return v
+        case .relu: return v > 0 ? v : 0
+        case .leakyReLU(let a), .prelu(let a): return v >= 0 ? v : a * v
+        case .sigmoid: return 1 / (1 + expf(-v))
+        }
+    }
+
+    /// Adds a per-channel bias and applies the activation to `count` values.
+    @inline(__always)
+    func apply(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float) {
+        switch self {
+        case .identity:
+            if bias != 0 { for i in 0..<count { p[i] += bias } }
+        case .relu:
+            for i in 0..<count { let v = p[i] + bias; p[i] = v > 0 ? v : 0 }
+        case .leakyReLU(let a), .prelu(let a):
+            for i in 0..<count { let v = p[i] + bias; p[i] = v >= 0 ? v : a * v }
+        case .sigmoid:
+            for i in 0..<count { p[i] = 1 / (1 + expf(-(p[i] + bias))) }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,108 @@
+import CBLAS
+
+/// Convolutions as GEMMs over bounded im2col chunks.
+///
+/// The column buffer covers a few output rows at a time, never the whole
+/// volume: a 3×3×3 convolution over 96³ with 32 input channels would need a
+/// 3.8 GB column matrix at once. Each chunk runs its own single-threaded sgemm
+/// on Lumen's pool, and bias + activation are applied while the chunk is hot.
+public enum Convolution {
+    /// Output floats one column chunk aims at (K × P ≈ 1 MiB of scratch).
+    static let chunkFloats = 1 << 18
+
+    public static func forward(_ x: Tensor, weight: Tensor, bias: [Float]?, geometry: ConvGeometry,
+                               activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
+        let (n, cin, d, h, w) = x.dims5
+        let (k, s, p, _) = geometry.as3D
+        let cout = weight.shape[0]
+        precondition(weight.shape[1] == cin, "conv weight \(weight.shape) does not take \(cin) channels")
+        let outSpatial = geometry.convOutput(x.spatialShape)
+        let (od, oh, ow) = outSpatial.count == 3 ? (outSpatial[0], outSpatial[1], outSpatial[2]) : (1, outSpatial[0], outSpatial[1])
+        let kk = cin * k[0] * k[1] * k[2]
+        let inCount = d * h * w, outCount = od * oh * ow
+        var out = Tensor(zeros: [n, cout] + outSpatial)
+        let pointwise = k == [1, 1, 1] && s == [1, 1, 1] && p == [0, 0, 0]
+
+        x.data.withUnsafeBufferPointer { xb in
+        weight.data.withUnsafeBufferPointer { wb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let xp = xb.baseAddress!, wp = wb.baseAddress!, op = ob.baseAddress!
+            for b in 0..<n {
+                let xIn = xp + b * cin * inCount, yOut = op + b * cout * outCount
+                if pointwise {
+                    pool.parallelRanges(outCount, minimum: 256) { r in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(r.count), Int32(cin),
+                                    1, wp, Int32(cin), xIn + r.lowerBound, Int32(inCount), 0, yOut + r.lowerBound, Int32(outCount))
+                        epilogue(yOut, rows: cout, ld: outCount, columns: r, bias: bias, activation: activation)
+                    }
+                    continue
+                }
+                let rows = od * oh
+                let rowsPerChunk = max(1, min(rows, chunkFloats / max(kk * ow, 1)))
+                let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
+                pool.parallelFor(chunks) { chunk in
+                    let r0 = chunk * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk)
+                    let cols = (r1 - r0) * ow
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kk * cols)
+                    defer { col.deallocate() }
+                    im2col(xIn, cin: cin, d: d, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow,
+                           rows: r0..<r1, into: col)
+                    let c0 = r0 * ow
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(kk),
+                                1, wp, Int32(kk), col, Int32(cols), 0, yOut + c0, Int32(outCount))
+                    epilogue(yOut, rows: cout, ld: outCount, columns: c0..<(c0 + cols), bias: bias, activation: activation)
+                }
+            }
+        }}}
+        return out
+    }
+
+    @inline(__always)
+    static func epilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, ld: Int, columns: Range<Int>,
+                         bias: [Float]?, activation: Activation) {
+        if bias == nil && activation == .identity { return }
+        for r in 0..<rows {
+            activation.apply(y + r * ld + columns.lowerBound, count: columns.count, bias: bias?[r] ?? 0)
+        }
+    }
+
+    /// Columns for output rows `rows` (a row = one (z, y) pair, `ow` positions).
+    /// Row index of the column matrix = ((ci·kd + a)·kh + b)·kw + c.
+    static func im2col(_ x: UnsafePointer<Float>, cin: Int, d: Int, h: Int, w: Int,
+                       k: [Int], s: [Int], p: [Int], oh: Int, ow: Int,
+                       rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        let cols = rows.count * ow
+        var r = 0
+        for ci in 0..<cin {
+            let xc = x + ci * d * h * w
+            for a in 0..<k[0] { for bb in 0..<k[1] { for c in 0..<k[2] {
+                let dst = col + r * cols
+                var q = 0
+                for row in rows {
+                    let z = row / oh, y = row % oh
+                    let iz = z * s[0] + a - p[0], iy = y * s[1] + bb - p[1]
+                    if iz < 0 || iz >= d || iy < 0 || iy >= h {
+                        dst.advanced(by: q).update(repeating: 0, count: ow)
+                    } else {
+                        let src = xc + (iz * h + iy) * w
+                        let off = c - p[2]
+                        if s[2] == 1 {
+                            // Valid x range for ix = x + off in [0, w).
+                            let lo = max(0, -off), hi = min(ow, w - off)
+                            if lo > 0 { dst.advanced(by: q).update(repeating: 0, count: min(lo, ow)) }
+                            if hi > lo { dst.advanced(by: q + lo).update(from: src + lo + off, count: hi - lo) }
+                            if hi < ow { dst.advanced(by: q + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                        } else {
+                            for xo in 0..<ow {
+                                let ix = xo * s[2] + off
+                                dst[q + xo] = (ix >= 0 && ix < w) ? src[ix] : 0
+                            }
+                        }
+                    }
+                    q += ow
+                }
+                r += 1
+            } } }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/// Instance and group norm (data-dependent, so they cannot be folded into a
+/// convolution like eval-mode BatchNorm). Statistics accumulate in Double so
+/// the result tracks PyTorch's to float rounding on large volumes.
+public enum Normalization {
+    public static func instanceNorm(_ x: Tensor, weight: [Float]?, bias: [Float]?, eps: Float = 1e-5,
+                                    activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
+        groupNorm(x, groups: x.shape[1], weight: weight, bias: bias, eps: eps, activation: activation, pool: pool)
+    }
+
+    public static func groupNorm(_ x: Tensor, groups: Int, weight: [Float]?, bias: [Float]?, eps: Float = 1e-5,
+                                 activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
+        var out = x
+        let n = x.shape[0], c = x.shape[1], spatial = x.spatialCount
+        let perGroup = c / groups
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let base = ob.baseAddress!
+            pool.parallelFor(n * groups) { item in
+                let b = item / groups, g = item % groups
+                let p = base + (b * c + g * perGroup) * spatial
+                let count = perGroup * spatial
+                var sum = 0.0
+                for i in 0..<count { sum += Double(p[i]) }
+                let mean = sum / Double(count)
+                var sq = 0.0
+                for i in 0..<count { let v = Double(p[i]) - mean; sq += v * v }
+                let invStd = 1 / (sq / Double(count) + Double(eps)).squareRoot()
+                for ch in 0..<perGroup {
+                    let channel = g * perGroup + ch
+                    let scale = Float(invStd) * (weight?[channel] ?? 1)
+                    let shift = (bias?[channel] ?? 0) - Float(mean) * scale
+                    let q = p + ch * spatial
+                    for i in 0..<spatial { q[i] = activation(q[i] * scale + shift) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Eval BatchNorm (or any per-channel affine) when it cannot be folded.
+    public static func channelAffine(_ x: Tensor, scale: [Float], shift: [Float], activation: Activation = .identity) -> Tensor {
+        var out = x
+        let n = x.shape[0], c = x.shape[1], spatial = x.spatialCount
+        out.data.withUnsafeMutableBufferPointer { ob in
+            for b in 0..<n { for ch in 0..<c {
+                let q = ob.baseAddress! + (b * c + ch) * spatial
+                for i in 0..<spatial { q[i] = activation(q[i] * scale[ch] + shift[ch]) }
+            } }
+        }
+        return out
+    }
+}

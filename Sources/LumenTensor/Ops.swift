@@ -1,0 +1,136 @@
+/// The small tensor operations between convolutions.
+public enum Ops {
+    public static func activate(_ x: Tensor, _ a: Activation) -> Tensor {
+        if a == .identity { return x }
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { a.apply($0.baseAddress!, count: $0.count, bias: 0) }
+        return out
+    }
+
+    public static func sigmoid(_ x: Tensor) -> Tensor { activate(x, .sigmoid) }
+
+    /// Max pooling with kernel = stride = 2 over every spatial dim, flooring odd sizes.
+    public static func maxPool2(_ x: Tensor) -> Tensor {
+        let (n, c, d, h, w) = x.dims5
+        let is3D = x.rank == 5
+        let od = is3D ? d / 2 : 1, oh = h / 2, ow = w / 2
+        var out = Tensor(zeros: is3D ? [n, c, od, oh, ow] : [n, c, oh, ow])
+        x.data.withUnsafeBufferPointer { xb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            for plane in 0..<(n * c) {
+                let src = xb.baseAddress! + plane * d * h * w
+                let dst = ob.baseAddress! + plane * od * oh * ow
+                for z in 0..<od { for y in 0..<oh { for xo in 0..<ow {
+                    var m = -Float.infinity
+                    for a in 0..<(is3D ? 2 : 1) { for b in 0..<2 { for cc in 0..<2 {
+                        let zz = is3D ? 2 * z + a : 0
+                        m = max(m, src[(zz * h + 2 * y + b) * w + 2 * xo + cc])
+                    } } }
+                    dst[(z * oh + y) * ow + xo] = m
+                } } }
+            }
+        }}
+        return out
+    }
+
+    /// ×2 (bi/tri)linear upsampling, align_corners=False: src = (dst + ½)/2 − ½, clamped at 0.
+    public static func upsampleLinear2(_ x: Tensor) -> Tensor {
+        var t = x
+        for axis in 2..<x.rank { t = linearAxis(t, axis: axis) }
+        return t
+    }
+
+    private static func linearAxis(_ x: Tensor, axis: Int) -> Tensor {
+        let n = x.shape[axis]
+        var shape = x.shape
+        shape[axis] = 2 * n
+        let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
+        var out = Tensor(zeros: shape)
+        let table: [(Int, Int, Float)] = (0..<(2 * n)).map { dst in
+            let src = max(0, (Float(dst) + 0.5) / 2 - 0.5)
+            let i0 = min(Int(src), n - 1), i1 = min(i0 + 1, n - 1)
+            return (i0, i1, src - Float(i0))
+        }
+        x.data.withUnsafeBufferPointer { xb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            for o in 0..<outer {
+                let src = xb.baseAddress! + o * n * inner, dst = ob.baseAddress! + o * 2 * n * inner
+                for (j, (i0, i1, l)) in table.enumerated() {
+                    let a = src + i0 * inner, b = src + i1 * inner, d = dst + j * inner
+                    for i in 0..<inner { d[i] = a[i] * (1 - l) + b[i] * l }
+                }
+            }
+        }}
+        return out
+    }
+
+    public static func upsampleNearest2(_ x: Tensor) -> Tensor {
+        let spatial = x.spatialShape
+        let outSpatial = spatial.map { $0 * 2 }
+        var out = Tensor(zeros: Array(x.shape.prefix(2)) + outSpatial)
+        let (_, _, d, h, w) = x.dims5
+        let od = x.rank == 5 ? 2 * d : 1
+        for plane in 0..<(x.shape[0] * x.shape[1]) {
+            for z in 0..<od { for y in 0..<(2 * h) { for xx in 0..<(2 * w) {
+                let sz = x.rank == 5 ? z / 2 : 0
+                out.data[((plane * od + z) * 2 * h + y) * 2 * w + xx] = x.data[((plane * d + sz) * h + y / 2) * w + xx / 2]
+            } } }
+        }
+        return out
+    }
+
+    /// Grows spatial dims to `target` by repeating the last slice (BasicUNet's UpCat pad).
+    public static func padHighReplicate(_ x: Tensor, to target: [Int]) -> Tensor {
+        let spatial = x.spatialShape
+        if spatial == target { return x }
+        let (n, c, d, h, w) = x.dims5
+        let (td, th, tw) = target.count == 3 ? (target[0], target[1], target[2]) : (1, target[0], target[1])
+        var out = Tensor(zeros: [n, c] + target)
+        for plane in 0..<(n * c) { for z in 0..<td { for y in 0..<th {
+            let src = ((plane * d + min(z, d - 1)) * h + min(y, h - 1)) * w
+            let dst = ((plane * td + z) * th + y) * tw
+            for xx in 0..<tw { out.data[dst + xx] = x.data[src + min(xx, w - 1)] }
+        } } }
+        return out
+    }
+
+    public static func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape[0] == b.shape[0] && a.spatialShape == b.spatialShape, "concat of \(a.shape) and \(b.shape)")
+        let n = a.shape[0], sa = a.count / n, sb = b.count / n
+        var data = [Float]()
+        data.reserveCapacity(a.count + b.count)
+        for i in 0..<n {
+            data.append(contentsOf: a.data[(i * sa)..<((i + 1) * sa)])
+            data.append(contentsOf: b.data[(i * sb)..<((i + 1) * sb)])
+        }
+        return Tensor(shape: [n, a.shape[1] + b.shape[1]] + a.spatialShape, data: data)
+    }
+
+    public static func add(_ a: Tensor, _ b: Tensor, activation: Activation = .identity) -> Tensor {
+        precondition(a.shape == b.shape, "add of \(a.shape) and \(b.shape)")
+        var out = a
+        out.data.withUnsafeMutableBufferPointer { o in
+            b.data.withUnsafeBufferPointer { bb in
+                for i in 0..<o.count { o[i] = activation(o[i] + bb[i]) }
+            }
+        }
+        return out
+    }
+
+    public static func softmaxChannels(_ x: Tensor) -> Tensor {
+        var out = x
+        let n = x.shape[0], c = x.shape[1], s = x.spatialCount
+        for b in 0..<n { for i in 0..<s {
+            var m = -Float.infinity
+            for ch in 0..<c { m = max(m, x.data[(b * c + ch) * s + i]) }
+            var sum: Float = 0
+            for ch in 0..<c { let e = expf(x.data[(b * c + ch) * s + i] - m); out.data[(b * c + ch) * s + i] = e; sum += e }
+            for ch in 0..<c { out.data[(b * c + ch) * s + i] /= sum }
+        } }
+        return out
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

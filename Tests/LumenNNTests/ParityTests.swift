@@ -1,0 +1,104 @@
+import Foundation
+import LumenIO
+import LumenTensor
+import Testing
+@testable import LumenNN
+
+/// MONAI 1.6.1 outputs made by scripts/make_parity_fixtures.py.
+enum Parity {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity")
+
+    static var configs: [String] {
+        guard let index = try? JSONValue(parsing: Data(contentsOf: root.appendingPathComponent("index.json"))),
+              let list = index["configs"]?.array else { return ["<fixtures missing: run scripts/make_parity_fixtures.py>"] }
+        return list.compactMap { $0["name"]?.string }
+    }
+
+    static func load(_ name: String) throws -> (NetworkSpec, Checkpoint, Tensor, Tensor) {
+        let dir = root.appendingPathComponent(name)
+        return (try NetworkSpec(contentsOf: dir.appendingPathComponent("net.json")),
+                try CheckpointLoader.load(dir.appendingPathComponent("model.pt")),
+                try Npy.read(dir.appendingPathComponent("x.npy")),
+                try Npy.read(dir.appendingPathComponent("y.npy")))
+    }
+}
+
+@Suite("MONAI parity")
+struct ParityTests {
+    @Test("the native network equals MONAI", arguments: Parity.configs)
+    func matches(config: String) throws {
+        let (spec, checkpoint, x, expected) = try Parity.load(config)
+        let network = try Network(spec: spec, stateDict: checkpoint.tensors)
+        let y = try network.forward(x)
+        #expect(y.shape == expected.shape)
+        let scale = max(1, expected.data.map(abs).max() ?? 0)
+        let worst = zip(y.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-4 * scale, "max |Δ| = \(worst), |ref|∞ = \(scale)")
+    }
+
+    @Test("a checkpoint of another architecture lists what does not fit")
+    func wrongArchitecture() throws {
+        let (spec, _, _, _) = try Parity.load("unet3d_res2_batch")
+        let (_, other, _, _) = try Parity.load("dynunet3d_basic_instance")
+        do {
+            _ = try Network(spec: spec, stateDict: other.tensors)
+            Issue.record("a DynUNet checkpoint bound to a UNet")
+        } catch let error as NetworkError {
+            guard case .stateDictMismatch(let missing, let unexpected, _) = error else { Issue.record("\(error)"); return }
+            #expect(missing.contains { $0.hasPrefix("model.0.conv.unit0.conv.weight [4, 1, 3, 3, 3]") })
+            #expect(unexpected.contains { $0.hasPrefix("input_block.conv1.conv.weight") })
+            #expect("\(error)".contains("missing"))
+        }
+    }
+
+    @Test("a same-family checkpoint with other channel counts names the wrong shapes")
+    func wrongShapes() throws {
+        let (_, checkpoint, _, _) = try Parity.load("unet3d_res2_batch")
+        var args = try Parity.load("unet3d_res2_batch").0.args
+        args["channels"] = .array([.number(8), .number(8), .number(16)])
+        do {
+            _ = try Network(spec: NetworkSpec(name: "UNet", args: args), stateDict: checkpoint.tensors)
+            Issue.record("mismatched channels were accepted")
+        } catch let error as NetworkError {
+            guard case .stateDictMismatch(_, _, let wrong) = error else { Issue.record("\(error)"); return }
+            #expect(wrong.contains("model.0.conv.unit0.conv.weight: expected [8, 1, 3, 3, 3], got [4, 1, 3, 3, 3]"))
+        }
+    }
+
+    @Test("inputs that do not fit are refused", arguments: [
+        ([1, 3, 16, 16, 16], "expects 1 input channel, got 3"),
+        ([1, 1, 16, 16], "expects a 5-D input"),
+        ([1, 1, 16, 15, 16], "divisible by [4, 4, 4]"),
+    ])
+    func badInput(shape: [Int], message: String) throws {
+        let (spec, checkpoint, _, _) = try Parity.load("unet3d_res2_batch")
+        let network = try Network(spec: spec, stateDict: checkpoint.tensors)
+        do {
+            _ = try network.forward(Tensor(zeros: shape))
+            Issue.record("accepted \(shape)")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+
+    @Test("unknown networks and arguments are named", arguments: [
+        (#"{"name": "VNet", "args": {}}"#, "unknown network \"VNet\""),
+        (#"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "chanels": 3}}"#, "unknown argument \"chanels\""),
+        (#"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "act": "gelu"}}"#, "activation \"gelu\" is not supported"),
+    ])
+    func badSpec(json: String, message: String) throws {
+        do {
+            _ = try Network(spec: NetworkSpec(json: JSONValue(parsing: Data(json.utf8))))
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+        }
+    }
+
+    @Test("bundle-style _target_ definitions are understood")
+    func target() throws {
+        let spec = try NetworkSpec(json: JSONValue(parsing: Data(#"{"_target_": "monai.networks.nets.BasicUnet", "spatial_dims": 3, "features": [4,4,8,8,16,4]}"#.utf8)))
+        #expect(spec.family == "BasicUNet")
+        #expect(try Network(spec: spec).expectedKeys.contains { $0.key == "final_conv.weight" && $0.shape == [2, 4, 1, 1, 1] })
+    }
+}
