@@ -11,6 +11,8 @@ final class ConvOp {
     private(set) var weight = Tensor(zeros: [0])
     private(set) var bias: [Float]?
     var activation: Activation = .identity
+    /// Winograd-transformed weights, for 3×3×3 stride-1 convolutions.
+    private var winograd: [Float]?
 
     init(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, kernel: [Int], stride: [Int],
          padding: [Int], outputPadding: [Int]? = nil, bias hasBias: Bool, transposed: Bool = false) {
@@ -27,6 +29,16 @@ final class ConvOp {
     func bind(_ store: ParamStore) {
         weight = store[weightKey]
         bias = biasKey.map { store[$0].data }
+        prepare()
+    }
+
+    private var winogradEligible: Bool {
+        !transposed && geometry.kernel == [3, 3, 3] && geometry.stride == [1, 1, 1] && geometry.padding == [1, 1, 1]
+            && Winograd.enabled && min(inChannels, outChannels) >= Winograd.minimumChannels
+    }
+
+    private func prepare() {
+        winograd = winogradEligible ? Winograd.transformWeights(weight) : nil
     }
 
     /// Eval BatchNorm after this conv: w' = w·scale[o], b' = b·scale[o] + shift[o].
@@ -41,10 +53,14 @@ final class ConvOp {
         }
         let b = bias ?? [Float](repeating: 0, count: outChannels)
         bias = (0..<outChannels).map { b[$0] * scale[$0] + shift[$0] }
+        prepare()
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        transposed
+        if let winograd {
+            return Winograd.forward(x, transformed: winograd, cout: outChannels, bias: bias, activation: activation)
+        }
+        return transposed
             ? TransposedConvolution.forward(x, weight: weight, bias: bias, geometry: geometry, activation: activation)
             : Convolution.forward(x, weight: weight, bias: bias, geometry: geometry, activation: activation)
     }

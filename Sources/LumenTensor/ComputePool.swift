@@ -29,7 +29,8 @@ public final class ComputePool: @unchecked Sendable {
         self.threads = max(1, threads)
         openblas_set_num_threads(1)
         for n in 1..<self.threads {
-            let worker = Thread { [unowned self] in self.workerLoop() }
+            // Workers keep the pool alive: pools live as long as the process.
+            let worker = Thread { self.workerLoop() }
             worker.name = "lumen-compute-\(n)"
             worker.stackSize = 8 << 20
             worker.start()

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Convolutions as GEMMs over bounded im2col chunks.
 ///
@@ -8,7 +9,10 @@ import CBLAS
 /// on Lumen's pool, and bias + activation are applied while the chunk is hot.
 public enum Convolution {
     /// Output floats one column chunk aims at (K × P ≈ 1 MiB of scratch).
-    static let chunkFloats = 1 << 18
+    static let chunkFloats: Int = {
+        if let s = ProcessInfo.processInfo.environment["LUMEN_CHUNK_FLOATS"], let n = Int(s) { return n }
+        return 1 << 20
+    }()
 
     public static func forward(_ x: Tensor, weight: Tensor, bias: [Float]?, geometry: ConvGeometry,
                                activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
@@ -21,6 +25,7 @@ public enum Convolution {
         let kk = cin * k[0] * k[1] * k[2]
         let inCount = d * h * w, outCount = od * oh * ow
         var out = Tensor(zeros: [n, cout] + outSpatial)
+        FlopCounter.add(n * outCount * cout * kk)
         let pointwise = k == [1, 1, 1] && s == [1, 1, 1] && p == [0, 0, 0]
 
         x.data.withUnsafeBufferPointer { xb in

@@ -15,6 +15,7 @@ public enum TransposedConvolution {
         let (od, oh, ow) = outSpatial.count == 3 ? (outSpatial[0], outSpatial[1], outSpatial[2]) : (1, outSpatial[0], outSpatial[1])
         let inCount = d * h * w, outCount = od * oh * ow
         var out = Tensor(zeros: [n, cout] + outSpatial)
+        FlopCounter.add(n * inCount * cin * cout * kv)
         let blocks = min(cout, pool.threads * 2)
         let perBlock = (cout + blocks - 1) / blocks
         let positionsPerChunk = max(1, Convolution.chunkFloats / max(perBlock * kv, 1))
