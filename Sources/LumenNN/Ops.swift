@@ -57,6 +57,10 @@ final class ConvOp {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
+        run(x)
+    }
+
+    func run(_ x: Tensor) -> Tensor {
         if let winograd {
             return Winograd.forward(x, transformed: winograd, cout: outChannels, bias: bias, activation: activation)
         }

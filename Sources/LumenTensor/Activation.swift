@@ -18,6 +18,22 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
+    /// y = act(x · scale + shift) over `count` values, with the branch on the
+    /// activation kind hoisted out of the loop so the loop vectorises.
+    @inline(__always)
+    func apply(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float) {
+        switch self {
+        case .identity:
+            for i in 0..<count { p[i] = p[i] * scale + shift }
+        case .relu:
+            for i in 0..<count { let v = p[i] * scale + shift; p[i] = v > 0 ? v : 0 }
+        case .leakyReLU(let a), .prelu(let a):
+            for i in 0..<count { let v = p[i] * scale + shift; p[i] = v >= 0 ? v : a * v }
+        case .sigmoid:
+            for i in 0..<count { p[i] = 1 / (1 + expf(-(p[i] * scale + shift))) }
+        }
+    }
+
     /// Adds a per-channel bias and applies the activation to `count` values.
     @inline(__always)
     func apply(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float) {

@@ -24,7 +24,7 @@ public enum Convolution {
         let (od, oh, ow) = outSpatial.count == 3 ? (outSpatial[0], outSpatial[1], outSpatial[2]) : (1, outSpatial[0], outSpatial[1])
         let kk = cin * k[0] * k[1] * k[2]
         let inCount = d * h * w, outCount = od * oh * ow
-        var out = Tensor(zeros: [n, cout] + outSpatial)
+        var out = Tensor(uninitialized: [n, cout] + outSpatial)
         FlopCounter.add(n * outCount * cout * kk)
         let pointwise = k == [1, 1, 1] && s == [1, 1, 1] && p == [0, 0, 0]
 

@@ -18,22 +18,35 @@ public enum Normalization {
                 let b = item / groups, g = item % groups
                 let p = base + (b * c + g * perGroup) * spatial
                 let count = perGroup * spatial
-                var sum = 0.0
-                for i in 0..<count { sum += Double(p[i]) }
-                let mean = sum / Double(count)
-                var sq = 0.0
-                for i in 0..<count { let v = Double(p[i]) - mean; sq += v * v }
-                let invStd = 1 / (sq / Double(count) + Double(eps)).squareRoot()
+                let (mean, variance) = moments(p, count: count)
+                let invStd = 1 / (variance + Double(eps)).squareRoot()
                 for ch in 0..<perGroup {
                     let channel = g * perGroup + ch
                     let scale = Float(invStd) * (weight?[channel] ?? 1)
                     let shift = (bias?[channel] ?? 0) - Float(mean) * scale
-                    let q = p + ch * spatial
-                    for i in 0..<spatial { q[i] = activation(q[i] * scale + shift) }
+                    activation.apply(p + ch * spatial, count: spatial, scale: scale, shift: shift)
                 }
             }
         }
         return out
+    }
+
+    /// Mean and biased variance in one pass: Float partial sums over short
+    /// blocks (so the loop vectorises) gathered in Double, shifted by the first
+    /// value so a large mean does not cancel the variance away.
+    static func moments(_ p: UnsafePointer<Float>, count: Int) -> (Double, Double) {
+        let k = p[0]
+        var sum = 0.0, squares = 0.0
+        var i = 0
+        while i < count {
+            let end = min(i + 2048, count)
+            var s: Float = 0, s2: Float = 0
+            for j in i..<end { let v = p[j] - k; s += v; s2 += v * v }
+            sum += Double(s); squares += Double(s2)
+            i = end
+        }
+        let m = sum / Double(count)
+        return (m + Double(k), max(0, squares / Double(count) - m * m))
     }
 
     /// Eval BatchNorm (or any per-channel affine) when it cannot be folded.

@@ -111,7 +111,8 @@ public enum Ops {
         var out = a
         out.data.withUnsafeMutableBufferPointer { o in
             b.data.withUnsafeBufferPointer { bb in
-                for i in 0..<o.count { o[i] = activation(o[i] + bb[i]) }
+                for i in 0..<o.count { o[i] += bb[i] }
+                if activation != .identity { activation.apply(o.baseAddress!, count: o.count, bias: 0) }
             }
         }
         return out

@@ -18,6 +18,14 @@ public struct Tensor: Sendable, Equatable {
         self.data = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
+    /// Storage that every element of will be written before it is read (kernel
+    /// outputs); skipping the zero fill saves a full pass over large volumes.
+    public init(uninitialized shape: [Int]) {
+        self.shape = shape
+        let n = shape.reduce(1, *)
+        self.data = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
+    }
+
     public var count: Int { data.count }
     public var rank: Int { shape.count }
 }

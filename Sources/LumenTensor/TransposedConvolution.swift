@@ -18,7 +18,8 @@ public enum TransposedConvolution {
         FlopCounter.add(n * inCount * cin * cout * kv)
         let blocks = min(cout, pool.threads * 2)
         let perBlock = (cout + blocks - 1) / blocks
-        let positionsPerChunk = max(1, Convolution.chunkFloats / max(perBlock * kv, 1))
+        let rowsPerChunk = max(1, Convolution.chunkFloats / max(perBlock * kv * w, 1))
+        let positionsPerChunk = rowsPerChunk * w
 
         x.data.withUnsafeBufferPointer { xb in
         weight.data.withUnsafeBufferPointer { wb in
@@ -56,17 +57,25 @@ public enum TransposedConvolution {
                         od: Int, oh: Int, ow: Int, into y: UnsafeMutablePointer<Float>) {
         let count = positions.count
         let kv = k[0] * k[1] * k[2]
+        // Positions cover whole input rows (z, y): walk them without divisions.
+        let firstRow = positions.lowerBound / w, rows = count / w
         for (ci, co) in channels.enumerated() {
             let yc = y + co * od * oh * ow
             for t in 0..<kv {
                 let a = t / (k[1] * k[2]), bb = (t / k[2]) % k[1], c = t % k[2]
-                let src = col + (ci * kv + t) * count
-                for (q, pos) in positions.enumerated() {
-                    let z = pos / (h * w), yy = (pos / w) % h, x = pos % w
-                    let oz = z * s[0] + a - p[0], oy = yy * s[1] + bb - p[1], ox = x * s[2] + c - p[2]
-                    if oz >= 0 && oz < od && oy >= 0 && oy < oh && ox >= 0 && ox < ow {
-                        yc[(oz * oh + oy) * ow + ox] += src[q]
+                var src = col + (ci * kv + t) * count
+                for row in firstRow..<(firstRow + rows) {
+                    let z = row / h, yy = row % h
+                    let oz = z * s[0] + a - p[0], oy = yy * s[1] + bb - p[1]
+                    if oz >= 0 && oz < od && oy >= 0 && oy < oh {
+                        let dst = yc + (oz * oh + oy) * ow
+                        let sx = s[2], off = c - p[2]
+                        for x in 0..<w {
+                            let ox = x * sx + off
+                            if ox >= 0 && ox < ow { dst[ox] += src[x] }
+                        }
                     }
+                    src += w
                 }
             }
         }

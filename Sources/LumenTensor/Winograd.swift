@@ -42,16 +42,18 @@ public enum Winograd {
         [w[0], (w[0] + w[1] + w[2]) * 0.5, (w[0] - w[1] + w[2]) * 0.5, w[2]]
     }
 
+    static let chunkFloats = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD_CHUNK"] ?? "") ?? (1 << 20)
+
     /// Tiles per chunk so the transformed input (64 × Cin × T floats) stays near 4 MiB.
     static func tilesPerChunk(cin: Int, cout: Int) -> Int {
-        max(16, min(2048, (1 << 20) / (64 * max(cin, cout))))
+        max(16, min(4096, chunkFloats / (64 * max(cin, cout))))
     }
 
     public static func forward(_ x: Tensor, transformed u: [Float], cout: Int, bias: [Float]?,
                                activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
         let (n, cin, d, h, w) = x.dims5
         precondition(x.rank == 5, "Winograd F(2,3) here is 3-D only")
-        var out = Tensor(zeros: [n, cout, d, h, w])
+        var out = Tensor(uninitialized: [n, cout, d, h, w])
         FlopCounter.add(n * d * h * w * cout * cin * 27)
         let td = (d + 1) / 2, th = (h + 1) / 2, tw = (w + 1) / 2
         let tiles = td * th * tw
