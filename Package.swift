@@ -3,6 +3,8 @@ import PackageDescription
 
 /// `nifti1_io.h` includes `<znzlib.h>` from /usr/include/nifti, so every target
 /// that imports the NIfTI shim needs that directory on its C include path.
+/// Compute modules build optimised even in debug: the test suite runs real
+/// networks and volumes, which would take minutes unoptimised.
 let niftiInclude: [CSetting] = [.unsafeFlags(["-I/usr/include/nifti"])]
 let niftiSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]
 
@@ -24,8 +26,9 @@ let package = Package(
         .target(name: "LumenNN", dependencies: ["LumenTensor"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "LumenIO", dependencies: ["LumenTensor", "CNIfTI"],
-                cSettings: niftiInclude, swiftSettings: niftiSwift),
-        .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"], swiftSettings: niftiSwift),
+                cSettings: niftiInclude, swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
+        .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"],
+                swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .executableTarget(name: "lumen", dependencies: [
             "LumenIO", "LumenNN", "LumenPhantom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

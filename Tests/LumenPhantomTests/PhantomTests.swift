@@ -1,0 +1,75 @@
+import Foundation
+import LumenIO
+import Testing
+@testable import LumenPhantom
+
+@Suite("Phantom")
+struct PhantomTests {
+    @Test("the same seed gives the same volume; another seed does not")
+    func deterministic() throws {
+        let a = try Phantom.generate(seed: 5, index: 0, size: .small)
+        let b = try Phantom.generate(seed: 5, index: 0, size: .small)
+        let c = try Phantom.generate(seed: 6, index: 0, size: .small)
+        #expect(a.image.tensor == b.image.tensor)
+        #expect(a.label.tensor == b.label.tensor)
+        #expect(a.image.tensor != c.image.tensor)
+    }
+
+    /// World centroid of a label, in RAS mm.
+    private func centroid(_ p: Phantom, _ label: PhantomLabel) -> (x: Double, count: Int) {
+        let s = p.label.spatialShape
+        let a = p.label.geometry.affine
+        var sum = 0.0, n = 0
+        for i in 0..<s[0] { for j in 0..<s[1] { for k in 0..<s[2] where p.label.tensor.data[(i * s[1] + j) * s[2] + k] == Float(label.rawValue) {
+            sum += a[0][0] * Double(i) + a[0][1] * Double(j) + a[0][2] * Double(k) + a[0][3]; n += 1
+        } } }
+        return (sum / Double(max(n, 1)), n)
+    }
+
+    @Test("organs sit on the anatomical side in both RAS and LPS headers", arguments: [0, 1])
+    func sides(index: Int) throws {
+        let p = try Phantom.generate(seed: 11, index: index, size: .small)
+        #expect(p.image.geometry.orientation == (index == 0 ? "RAS" : "LPS"))
+        // RAS+: +x is the patient's right.
+        #expect(centroid(p, .liver).x > 20)
+        #expect(centroid(p, .spleen).x < -20)
+        #expect(centroid(p, .kidneyLeft).x < -20)
+        #expect(centroid(p, .kidneyRight).x > 20)
+    }
+
+    @Test("every label is present with a plausible size and intensity")
+    func labels() throws {
+        let p = try Phantom.generate(seed: 3, index: 0, size: .small)
+        let voxel = p.spacing.reduce(1, *) / 1000   // millilitres
+        var counts = [Int](repeating: 0, count: 13)
+        var liverHU: [Float] = [], boneHU: [Float] = []
+        for (v, l) in zip(p.image.tensor.data, p.label.tensor.data) {
+            counts[Int(l)] += 1
+            if l == 1 { liverHU.append(v) }
+            if l == 9 { boneHU.append(v) }
+        }
+        for label in PhantomLabel.allCases { #expect(counts[Int(label.rawValue)] > 0, "\(label.name) missing") }
+        let liverML = Double(counts[1]) * voxel
+        #expect(liverML > 900 && liverML < 2600, "liver \(liverML) mL")
+        let liverMedian = liverHU.sorted()[liverHU.count / 2]
+        #expect(liverMedian > 90 && liverMedian < 135)
+        #expect(boneHU.sorted()[boneHU.count / 2] > 180)
+        let arteryML = Double(counts[12]) * voxel
+        #expect(arteryML > 0.1 && arteryML < 15, "hepatic artery \(arteryML) mL")
+    }
+
+    @Test("the dataset is written with Decathlon-style metadata")
+    func dataset() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-phantom-\(UUID().uuidString.prefix(8))")
+        let cases = try PhantomDataset.write(to: dir, count: 2, seed: 9, size: .small)
+        #expect(cases.map(\.image) == ["image00.nii.gz", "image01.nii.gz"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("dataset.json"))) as! [String: Any]
+        let labels = json["labels"] as! [String: String]
+        #expect(labels["1"] == "liver" && labels["12"] == "hepatic_artery" && labels["0"] == "background")
+        #expect((json["training"] as! [[String: String]]).first?["label"] == "./label00.nii.gz")
+        let image = try Volume.read(dir.appendingPathComponent("image01.nii.gz"))
+        let label = try Volume.read(dir.appendingPathComponent("label01.nii.gz"))
+        #expect(image.storedDatatype == .int16 && label.storedDatatype == .uint8)
+        #expect(image.geometry == label.geometry)
+    }
+}
