@@ -103,7 +103,9 @@ def run_row(label, spec, shape, args, tmp):
     if "openvino" not in args.skip_peer:
         import openvino as ov
         core = ov.Core()
-        compiled = core.compile_model(onnx_path, "CPU", {"INFERENCE_NUM_THREADS": args.threads})
+        # f32 explicitly: on CPUs with AVX512-BF16 OpenVINO otherwise runs bf16, which is not the same arithmetic.
+        config = {"INFERENCE_NUM_THREADS": args.threads, "INFERENCE_PRECISION_HINT": args.openvino_precision}
+        compiled = core.compile_model(onnx_path, "CPU", config)
         req = compiled.create_infer_request()
         xn = x.numpy()
         row["openvino"] = timed(lambda: req.infer({0: xn}), args.runs)
@@ -155,6 +157,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lumen", default=".build/release/lumen")
     p.add_argument("--skip-peer", action="append", default=[], choices=["torch", "onnxruntime", "openvino"])
+    p.add_argument("--openvino-precision", default="f32", choices=["f32", "bf16"])
     p.add_argument("--markdown")
     p.add_argument("--json")
     args = p.parse_args()

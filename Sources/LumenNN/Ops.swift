@@ -57,7 +57,9 @@ final class ConvOp {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        run(x)
+        Profiler.measure("\(transposed ? "convT" : winograd != nil ? "conv-winograd" : "conv") \(inChannels)→\(outChannels) k\(geometry.kernel.map(String.init).joined(separator: "×")) s\(geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            run(x)
+        }
     }
 
     func run(_ x: Tensor) -> Tensor {
@@ -111,6 +113,10 @@ final class NormOp {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
+        Profiler.measure("norm \(kind) \(channels) @\(x.spatialShape.map(String.init).joined(separator: "×"))") { apply(x) }
+    }
+
+    private func apply(_ x: Tensor) -> Tensor {
         switch kind {
         case .batch: return Normalization.channelAffine(x, scale: scale, shift: shift, activation: activation)
         case .instance: return Normalization.instanceNorm(x, weight: weight, bias: bias, activation: activation)

@@ -11,6 +11,10 @@ public enum Ops {
 
     /// Max pooling with kernel = stride = 2 over every spatial dim, flooring odd sizes.
     public static func maxPool2(_ x: Tensor) -> Tensor {
+        Profiler.measure("maxpool") { pool2(x) }
+    }
+
+    static func pool2(_ x: Tensor) -> Tensor {
         let (n, c, d, h, w) = x.dims5
         let is3D = x.rank == 5
         let od = is3D ? d / 2 : 1, oh = h / 2, ow = w / 2
@@ -95,6 +99,10 @@ public enum Ops {
     }
 
     public static func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
+        Profiler.measure("concat") { concat(a, b) }
+    }
+
+    static func concat(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape[0] == b.shape[0] && a.spatialShape == b.spatialShape, "concat of \(a.shape) and \(b.shape)")
         let n = a.shape[0], sa = a.count / n, sb = b.count / n
         var data = [Float]()
@@ -107,6 +115,10 @@ public enum Ops {
     }
 
     public static func add(_ a: Tensor, _ b: Tensor, activation: Activation = .identity) -> Tensor {
+        Profiler.measure("add") { addTensors(a, b, activation) }
+    }
+
+    static func addTensors(_ a: Tensor, _ b: Tensor, _ activation: Activation) -> Tensor {
         precondition(a.shape == b.shape, "add of \(a.shape) and \(b.shape)")
         var out = a
         out.data.withUnsafeMutableBufferPointer { o in

@@ -10,7 +10,7 @@ public enum Winograd {
     /// `LUMEN_WINOGRAD=0` falls back to im2col, for comparisons.
     public static let enabled = ProcessInfo.processInfo.environment["LUMEN_WINOGRAD"] != "0"
     /// Below this many channels the 64 GEMMs are too thin to beat im2col.
-    public static let minimumChannels = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD_MIN"] ?? "") ?? 32
+    public static let minimumChannels = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD_MIN"] ?? "") ?? 16
 
     /// Ĝ g Ĝᵀ along each axis; result layout [64][Cout][Cin].
     public static func transformWeights(_ weight: Tensor) -> [Float] {
@@ -57,7 +57,9 @@ public enum Winograd {
         FlopCounter.add(n * d * h * w * cout * cin * 27)
         let td = (d + 1) / 2, th = (h + 1) / 2, tw = (w + 1) / 2
         let tiles = td * th * tw
-        let chunk = tilesPerChunk(cin: cin, cout: cout)
+        // Chunks hold whole rows of tiles so the transforms can run along x as vectors.
+        let rowsPerChunk = max(1, tilesPerChunk(cin: cin, cout: cout) / tw)
+        let chunk = rowsPerChunk * tw
         let chunks = (tiles + chunk - 1) / chunk
         x.data.withUnsafeBufferPointer { xb in
         u.withUnsafeBufferPointer { ub in
@@ -87,54 +89,58 @@ public enum Winograd {
     }
 
     /// Bᵀ d B along each axis for every tile and channel; V layout [64][Cin][T].
+    /// Works a row of tiles at a time so every inner loop runs along x.
     static func inputTransform(_ x: UnsafePointer<Float>, cin: Int, d: Int, h: Int, w: Int, th: Int, tw: Int,
                                tiles: Range<Int>, plane: Int, into v: UnsafeMutablePointer<Float>) {
         let count = tiles.count
-        var tile = [Float](repeating: 0, count: 64)
-        tile.withUnsafeMutableBufferPointer { buffer in
-            let s = buffer.baseAddress!
-            for ci in 0..<cin {
-                let xc = x + ci * d * h * w
-                for (q, t) in tiles.enumerated() {
-                    let tz = t / (th * tw), ty = (t / tw) % th, tx = t % tw
-                    let z0 = 2 * tz - 1, y0 = 2 * ty - 1, x0 = 2 * tx - 1
-                    let interior = z0 >= 0 && y0 >= 0 && x0 >= 0 && z0 + 4 <= d && y0 + 4 <= h && x0 + 4 <= w
-                    for a in 0..<4 {
-                        let zz = z0 + a
-                        for bb in 0..<4 {
-                            let yy = y0 + bb
-                            let row = s + (a * 4 + bb) * 4
-                            if interior {
-                                let src = xc + (zz * h + yy) * w + x0
-                                let v0 = src[0], v1 = src[1], v2 = src[2], v3 = src[3]
-                                row[0] = v0 - v2; row[1] = v1 + v2; row[2] = v2 - v1; row[3] = v1 - v3
-                            } else {
-                                var e: (Float, Float, Float, Float) = (0, 0, 0, 0)
-                                if zz >= 0 && zz < d && yy >= 0 && yy < h {
-                                    let src = xc + (zz * h + yy) * w
-                                    if x0 >= 0 && x0 < w { e.0 = src[x0] }
-                                    if x0 + 1 >= 0 && x0 + 1 < w { e.1 = src[x0 + 1] }
-                                    if x0 + 2 < w { e.2 = src[x0 + 2] }
-                                    if x0 + 3 < w { e.3 = src[x0 + 3] }
-                                }
-                                row[0] = e.0 - e.2; row[1] = e.1 + e.2; row[2] = e.2 - e.1; row[3] = e.1 - e.3
-                            }
-                        }
+        let rowLength = 2 * tw + 2
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: 16 * rowLength)
+        let t = UnsafeMutablePointer<Float>.allocate(capacity: 64 * tw)
+        defer { rows.deallocate(); t.deallocate() }
+        for ci in 0..<cin {
+            let xc = x + ci * d * h * w
+            var q = 0
+            var row = tiles.lowerBound / tw
+            while q < count {
+                let tz = row / th, ty = row % th
+                // 4 × 4 input rows of this tile row, zero padded, starting at x = -1.
+                for a in 0..<4 { for b in 0..<4 {
+                    let zz = 2 * tz - 1 + a, yy = 2 * ty - 1 + b
+                    let dst = rows + (a * 4 + b) * rowLength
+                    dst.update(repeating: 0, count: rowLength)
+                    if zz >= 0 && zz < d && yy >= 0 && yy < h {
+                        let n = min(w, rowLength - 1)
+                        dst.advanced(by: 1).update(from: xc + (zz * h + yy) * w, count: n)
                     }
-                    // y axis, then z axis, in place.
-                    for a in 0..<4 { for c in 0..<4 {
-                        let p = s + a * 16 + c
-                        let v0 = p[0], v1 = p[4], v2 = p[8], v3 = p[12]
-                        p[0] = v0 - v2; p[4] = v1 + v2; p[8] = v2 - v1; p[12] = v1 - v3
-                    } }
-                    for r in 0..<16 {
-                        let p = s + r
-                        let v0 = p[0], v1 = p[16], v2 = p[32], v3 = p[48]
-                        p[0] = v0 - v2; p[16] = v1 + v2; p[32] = v2 - v1; p[48] = v1 - v3
+                } }
+                // x pass: t[(a·4 + b)·4 + c][tx]
+                for r in 0..<16 {
+                    let src = rows + r * rowLength
+                    let o0 = t + (r * 4) * tw, o1 = o0 + tw, o2 = o1 + tw, o3 = o2 + tw
+                    for tx in 0..<tw {
+                        let v0 = src[2 * tx], v1 = src[2 * tx + 1], v2 = src[2 * tx + 2], v3 = src[2 * tx + 3]
+                        o0[tx] = v0 - v2; o1[tx] = v1 + v2; o2[tx] = v2 - v1; o3[tx] = v1 - v3
                     }
-                    let dst = v + ci * count + q
-                    for e in 0..<64 { dst[e * plane] = s[e] }
                 }
+                // y pass, then z pass, in place, along tx.
+                for a in 0..<4 { for c in 0..<4 {
+                    let p0 = t + ((a * 4 + 0) * 4 + c) * tw, p1 = t + ((a * 4 + 1) * 4 + c) * tw
+                    let p2 = t + ((a * 4 + 2) * 4 + c) * tw, p3 = t + ((a * 4 + 3) * 4 + c) * tw
+                    for tx in 0..<tw {
+                        let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
+                        p0[tx] = v0 - v2; p1[tx] = v1 + v2; p2[tx] = v2 - v1; p3[tx] = v1 - v3
+                    }
+                } }
+                for r in 0..<16 {
+                    let p0 = t + r * tw, p1 = p0 + 16 * tw, p2 = p1 + 16 * tw, p3 = p2 + 16 * tw
+                    for tx in 0..<tw {
+                        let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
+                        p0[tx] = v0 - v2; p1[tx] = v1 + v2; p2[tx] = v2 - v1; p3[tx] = v1 - v3
+                    }
+                }
+                for e in 0..<64 { (v + e * plane + ci * count + q).update(from: t + e * tw, count: tw) }
+                q += tw
+                row += 1
             }
         }
     }
@@ -144,40 +150,49 @@ public enum Winograd {
                                 tiles: Range<Int>, plane: Int, bias: [Float]?, activation: Activation,
                                 into y: UnsafeMutablePointer<Float>) {
         let count = tiles.count
-        var tile = [Float](repeating: 0, count: 64)
-        tile.withUnsafeMutableBufferPointer { buffer in
-            let s = buffer.baseAddress!
-            for co in 0..<cout {
-                let b = bias?[co] ?? 0
-                let yc = y + co * d * h * w
-                for (q, t) in tiles.enumerated() {
-                    let src = m + co * count + q
-                    for e in 0..<64 { s[e] = src[e * plane] }
-                    // x axis: 4 → 2 (into slots 0, 1), then y, then z.
-                    for r in 0..<16 {
-                        let p = s + r * 4
-                        let v0 = p[0], v1 = p[1], v2 = p[2], v3 = p[3]
-                        p[0] = v0 + v1 + v2; p[1] = v1 - v2 - v3
-                    }
-                    for a in 0..<4 { for c in 0..<2 {
-                        let p = s + a * 16 + c
-                        let v0 = p[0], v1 = p[4], v2 = p[8], v3 = p[12]
-                        p[0] = v0 + v1 + v2; p[4] = v1 - v2 - v3
-                    } }
-                    for r in 0..<2 { for c in 0..<2 {
-                        let p = s + r * 4 + c
-                        let v0 = p[0], v1 = p[16], v2 = p[32], v3 = p[48]
-                        p[0] = v0 + v1 + v2; p[16] = v1 - v2 - v3
-                    } }
-                    let tz = t / (th * tw), ty = (t / tw) % th, tx = t % tw
-                    for a in 0..<2 where 2 * tz + a < d {
-                        for bb in 0..<2 where 2 * ty + bb < h {
-                            for c in 0..<2 where 2 * tx + c < w {
-                                yc[((2 * tz + a) * h + 2 * ty + bb) * w + 2 * tx + c] = activation(s[a * 16 + bb * 4 + c] + b)
-                            }
-                        }
+        let t = UnsafeMutablePointer<Float>.allocate(capacity: 64 * tw)
+        let line = UnsafeMutablePointer<Float>.allocate(capacity: 2 * tw)
+        defer { t.deallocate(); line.deallocate() }
+        for co in 0..<cout {
+            let b = bias?[co] ?? 0
+            let yc = y + co * d * h * w
+            var q = 0
+            var row = tiles.lowerBound / tw
+            while q < count {
+                let tz = row / th, ty = row % th
+                for e in 0..<64 { (t + e * tw).update(from: m + e * plane + co * count + q, count: tw) }
+                // z pass (e = (a·4 + b)·4 + c): 4 → 2 along a
+                for r in 0..<16 {
+                    let p0 = t + r * tw, p1 = p0 + 16 * tw, p2 = p1 + 16 * tw, p3 = p2 + 16 * tw
+                    for tx in 0..<tw {
+                        let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
+                        p0[tx] = v0 + v1 + v2; p1[tx] = v1 - v2 - v3
                     }
                 }
+                // y pass along b, for a in 0..<2
+                for a in 0..<2 { for c in 0..<4 {
+                    let p0 = t + ((a * 4 + 0) * 4 + c) * tw, p1 = t + ((a * 4 + 1) * 4 + c) * tw
+                    let p2 = t + ((a * 4 + 2) * 4 + c) * tw, p3 = t + ((a * 4 + 3) * 4 + c) * tw
+                    for tx in 0..<tw {
+                        let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
+                        p0[tx] = v0 + v1 + v2; p1[tx] = v1 - v2 - v3
+                    }
+                } }
+                // x pass along c, interleaved into output rows
+                for a in 0..<2 where 2 * tz + a < d {
+                    for bb in 0..<2 where 2 * ty + bb < h {
+                        let p0 = t + ((a * 4 + bb) * 4 + 0) * tw, p1 = p0 + tw, p2 = p1 + tw, p3 = p2 + tw
+                        for tx in 0..<tw {
+                            let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
+                            line[2 * tx] = v0 + v1 + v2; line[2 * tx + 1] = v1 - v2 - v3
+                        }
+                        let dst = yc + ((2 * tz + a) * h + 2 * ty + bb) * w
+                        dst.update(from: line, count: w)
+                        activation.apply(dst, count: w, bias: b)
+                    }
+                }
+                q += tw
+                row += 1
             }
         }
     }

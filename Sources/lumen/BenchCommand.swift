@@ -19,6 +19,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Built-in rows: anchors, served or all.") var rows: String = "all"
     @Option(help: "Timed runs after one warm-up.") var runs: Int = 3
     @Flag(help: "One JSON object per row.") var json = false
+    @Flag(help: "Print the slowest layers of each row.") var profile = false
 
     struct Row { var label: String; var spec: NetworkSpec; var shape: [Int] }
 
@@ -62,6 +63,17 @@ struct BenchCommand: ParsableCommand {
             times.append(Date().timeIntervalSince(start))
         }
         let median = times.sorted()[times.count / 2]
+        if profile {
+            Profiler.reset(); Profiler.isEnabled = true
+            let start = Date()
+            _ = try net.forward(x)
+            let total = Date().timeIntervalSince(start)
+            Profiler.isEnabled = false
+            print("  profile of one forward (\(String(format: "%.3f", total)) s):")
+            for r in Profiler.report.prefix(15) {
+                print(String(format: "  %7.3f s %5.1f%%  ×%-3d %@", r.seconds, 100 * r.seconds / total, r.count, r.label))
+            }
+        }
         if json {
             let object: [String: Any] = ["network": row.label, "shape": row.shape, "seconds": times, "median_s": median,
                                          "gflop": gflop, "peak_rss_bytes": ProcessStats.peakRSS]
