@@ -28,6 +28,7 @@ public final class ComputePool: @unchecked Sendable {
     public init(threads: Int) {
         self.threads = max(1, threads)
         openblas_set_num_threads(1)
+        MemoryPolicy.retainFreedMemory()
         for n in 1..<self.threads {
             // Workers keep the pool alive: pools live as long as the process.
             let worker = Thread { self.workerLoop() }
