@@ -67,37 +67,63 @@ public enum Winograd {
             for b in 0..<n {
                 let xin = xb.baseAddress! + b * cin * d * h * w
                 let yout = ob.baseAddress! + b * cout * d * h * w
-                pool.parallelFor(chunks) { c in
-                    let t0 = c * chunk, count = min(chunk, tiles - t0)
-                    // Planes are padded by a cache line so the 64 streams never alias in cache sets.
-                    let vStride = cin * count + 16, mStride = cout * count + 16
-                    let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
-                    let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
-                    defer { v.deallocate(); m.deallocate() }
-                    inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride, into: v)
-                    for e in 0..<64 {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(count), Int32(cin),
-                                    1, ub.baseAddress! + e * cout * cin, Int32(cin), v + e * vStride, Int32(count),
-                                    0, m + e * mStride, Int32(count))
+                if chunks >= 2 * pool.threads {
+                    pool.parallelFor(chunks) { c in
+                        let t0 = c * chunk, count = min(chunk, tiles - t0)
+                        // Planes are padded by a cache line so the 64 streams never alias in cache sets.
+                        let vStride = cin * count + 16, mStride = cout * count + 16
+                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
+                        let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
+                        defer { v.deallocate(); m.deallocate() }
+                        inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride, into: v)
+                        for e in 0..<64 { gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride) }
+                        outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
+                                        bias: bias, activation: activation, into: yout)
                     }
-                    outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
-                                    bias: bias, activation: activation, into: yout)
+                } else {
+                    // Few tiles (low-resolution, wide layers): split each stage across the pool instead.
+                    for c in 0..<chunks {
+                        let t0 = c * chunk, count = min(chunk, tiles - t0)
+                        let vStride = cin * count + 16, mStride = cout * count + 16
+                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
+                        let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
+                        defer { v.deallocate(); m.deallocate() }
+                        pool.parallelRanges(cin) { r in
+                            inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride,
+                                           channels: r, into: v)
+                        }
+                        pool.parallelFor(64) { e in
+                            gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride)
+                        }
+                        pool.parallelRanges(cout) { r in
+                            outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
+                                            bias: bias, activation: activation, channels: r, into: yout)
+                        }
+                    }
                 }
             }
         }}}
         return out
     }
 
+    @inline(__always)
+    static func gemm(_ e: Int, u: UnsafePointer<Float>, cout: Int, cin: Int, count: Int,
+                     v: UnsafePointer<Float>, vStride: Int, m: UnsafeMutablePointer<Float>, mStride: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(count), Int32(cin),
+                    1, u + e * cout * cin, Int32(cin), v + e * vStride, Int32(count), 0, m + e * mStride, Int32(count))
+    }
+
     /// Bᵀ d B along each axis for every tile and channel; V layout [64][Cin][T].
     /// Works a row of tiles at a time so every inner loop runs along x.
     static func inputTransform(_ x: UnsafePointer<Float>, cin: Int, d: Int, h: Int, w: Int, th: Int, tw: Int,
-                               tiles: Range<Int>, plane: Int, into v: UnsafeMutablePointer<Float>) {
+                               tiles: Range<Int>, plane: Int, channels: Range<Int>? = nil,
+                               into v: UnsafeMutablePointer<Float>) {
         let count = tiles.count
         let rowLength = 2 * tw + 2
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: 16 * rowLength)
         let t = UnsafeMutablePointer<Float>.allocate(capacity: 64 * tw)
         defer { rows.deallocate(); t.deallocate() }
-        for ci in 0..<cin {
+        for ci in channels ?? 0..<cin {
             let xc = x + ci * d * h * w
             var q = 0
             var row = tiles.lowerBound / tw
@@ -148,12 +174,12 @@ public enum Winograd {
     /// Aᵀ m A along each axis, bias and activation, clipped at odd borders.
     static func outputTransform(_ m: UnsafePointer<Float>, cout: Int, d: Int, h: Int, w: Int, th: Int, tw: Int,
                                 tiles: Range<Int>, plane: Int, bias: [Float]?, activation: Activation,
-                                into y: UnsafeMutablePointer<Float>) {
+                                channels: Range<Int>? = nil, into y: UnsafeMutablePointer<Float>) {
         let count = tiles.count
         let t = UnsafeMutablePointer<Float>.allocate(capacity: 64 * tw)
         let line = UnsafeMutablePointer<Float>.allocate(capacity: 2 * tw)
         defer { t.deallocate(); line.deallocate() }
-        for co in 0..<cout {
+        for co in channels ?? 0..<cout {
             let b = bias?[co] ?? 0
             let yc = y + co * d * h * w
             var q = 0
