@@ -50,7 +50,8 @@ public enum Winograd {
     }
 
     public static func forward(_ x: Tensor, transformed u: [Float], cout: Int, bias: [Float]?,
-                               activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
+                               activation: Activation = .identity, pool: ComputePool = .shared,
+                               tilesPerChunk requested: Int? = nil) -> Tensor {
         let (n, cin, d, h, w) = x.dims5
         precondition(x.rank == 5, "Winograd F(2,3) here is 3-D only")
         var out = Tensor(uninitialized: [n, cout, d, h, w])
@@ -58,7 +59,7 @@ public enum Winograd {
         let td = (d + 1) / 2, th = (h + 1) / 2, tw = (w + 1) / 2
         let tiles = td * th * tw
         // Chunks hold whole rows of tiles so the transforms can run along x as vectors.
-        let rowsPerChunk = max(1, tilesPerChunk(cin: cin, cout: cout) / tw)
+        let rowsPerChunk = max(1, (requested ?? tilesPerChunk(cin: cin, cout: cout)) / tw)
         let chunk = rowsPerChunk * tw
         let chunks = (tiles + chunk - 1) / chunk
         x.data.withUnsafeBufferPointer { xb in

@@ -102,13 +102,14 @@ struct KernelTests {
         #expect(maxRelativeError(y, Reference.convTranspose(x, w, bias, g)) < 1e-5)
     }
 
-    @Test("Winograd F(2,3) matches the direct formula", arguments: [[1, 8, 7, 6, 5], [1, 33, 4, 9, 6], [2, 16, 8, 8, 8]])
-    func winograd(input: [Int]) {
+    @Test("Winograd F(2,3) matches the direct formula", arguments: [[1, 8, 7, 6, 5], [1, 33, 4, 9, 6], [2, 16, 8, 8, 8]], [nil, 3])
+    func winograd(input: [Int], tilesPerChunk: Int?) {
         let x = Reference.random(input, seed: 5)
         let w = Reference.random([12, input[1], 3, 3, 3], seed: 6)
         let bias = (0..<12).map { Float($0) * 0.05 }
         let g = ConvGeometry(kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1])
-        let y = Winograd.forward(x, transformed: Winograd.transformWeights(w), cout: 12, bias: bias, activation: .leakyReLU(0.1))
+        let y = Winograd.forward(x, transformed: Winograd.transformWeights(w), cout: 12, bias: bias, activation: .leakyReLU(0.1),
+                                 tilesPerChunk: tilesPerChunk)
         let reference = Ops.activate(Reference.conv(x, w, bias, g), .leakyReLU(0.1))
         #expect(maxRelativeError(y, reference) < 1e-5)
     }
