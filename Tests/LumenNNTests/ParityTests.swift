@@ -23,6 +23,11 @@ enum Parity {
     }
 }
 
+func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+    guard a.shape == b.shape else { return .infinity }
+    return zip(a.data, b.data).map { abs($0 - $1) }.max() ?? .infinity
+}
+
 @Suite("MONAI parity")
 struct ParityTests {
     @Test("the native network equals MONAI", arguments: Parity.configs)
@@ -32,8 +37,20 @@ struct ParityTests {
         let y = try network.forward(x)
         #expect(y.shape == expected.shape)
         let scale = max(1, expected.data.map(abs).max() ?? 0)
-        let worst = zip(y.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+        let worst = maxDifference(y, expected)
         #expect(worst <= 1e-4 * scale, "max |Δ| = \(worst), |ref|∞ = \(scale)")
+    }
+
+    @Test("MONAI ≤ 0.3 key spellings (unit0.norm, unit0.act) bind to the same network")
+    func oldKeys() throws {
+        let (spec, checkpoint, x, expected) = try Parity.load("unet3d_res2_batch")
+        var renamed: [String: Tensor] = [:]
+        for (key, value) in checkpoint.tensors {
+            renamed[key.replacingOccurrences(of: ".adn.N.", with: ".norm.").replacingOccurrences(of: ".adn.A.", with: ".act.")] = value
+        }
+        #expect(renamed.keys.contains { $0.contains(".norm.") } && !renamed.keys.contains { $0.contains(".adn.") })
+        let y = try Network(spec: spec, stateDict: renamed).forward(x)
+        #expect(maxDifference(y, expected) <= 1e-4 * max(1, expected.data.map(abs).max() ?? 0))
     }
 
     @Test("a checkpoint of another architecture lists what does not fit")
