@@ -76,10 +76,10 @@ public enum Winograd {
                         let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
                         defer { v.deallocate(); m.deallocate() }
-                        inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride, into: v)
-                        for e in 0..<64 { gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride) }
-                        outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
-                                        bias: bias, activation: activation, into: yout)
+                        Profiler.measure("  wino-in \(cin)") { inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride, into: v) }
+                        Profiler.measure("  wino-gemm \(cin)→\(cout) T\(count)") { for e in 0..<64 { gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride) } }
+                        Profiler.measure("  wino-out \(cout)") { outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
+                                        bias: bias, activation: activation, into: yout) }
                     }
                 } else {
                     // Few tiles (low-resolution, wide layers): split each stage across the pool instead.
