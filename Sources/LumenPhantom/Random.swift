@@ -1,5 +1,5 @@
 /// SplitMix64: a small, fast, portable generator, so a seed gives the same
-/// phantom on every machine and every Swift version.
+/// phantom (or benchmark weights) on every machine and every Swift version.
 public struct PhantomRandom: Sendable {
     private var state: UInt64
 

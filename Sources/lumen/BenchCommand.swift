@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenIO
 import LumenNN
+import LumenPhantom
 import LumenTensor
 
 struct BenchCommand: ParsableCommand {
@@ -51,8 +52,8 @@ struct BenchCommand: ParsableCommand {
         } else {
             try net.load(RandomWeights.stateDict(for: net))
         }
-        var rng = SplitMix(seed: 7)
-        let x = Tensor(shape: row.shape, data: (0..<row.shape.reduce(1, *)).map { _ in rng.normal() })
+        var rng = PhantomRandom(seed: 7)
+        let x = Tensor(shape: row.shape, data: (0..<row.shape.reduce(1, *)).map { _ in Float(rng.normal()) })
         FlopCounter.reset()
         _ = try net.forward(x)
         let gflop = 2 * Double(FlopCounter.multiplyAdds) / 1e9
@@ -112,39 +113,22 @@ enum BenchRows {
 /// BatchNorm running stats away from identity), so timings see real data.
 enum RandomWeights {
     static func stateDict(for net: Network, seed: UInt64 = 1) -> [String: Tensor] {
-        var rng = SplitMix(seed: seed)
+        var rng = PhantomRandom(seed: seed)
         var out: [String: Tensor] = [:]
         for (key, shape) in net.expectedKeys {
             let count = shape.reduce(1, *)
             let values: [Float]
-            if key.hasSuffix("running_var") { values = (0..<count).map { _ in 0.5 + rng.uniform() } }
-            else if key.hasSuffix("running_mean") || key.hasSuffix("bias") { values = (0..<count).map { _ in 0.1 * rng.normal() } }
+            if key.hasSuffix("running_var") { values = (0..<count).map { _ in Float(0.5 + rng.uniform()) } }
+            else if key.hasSuffix("running_mean") || key.hasSuffix("bias") { values = (0..<count).map { _ in Float(0.1 * rng.normal()) } }
             else if key.hasSuffix("num_batches_tracked") { values = [1] }
-            else if shape.count <= 1 { values = (0..<count).map { _ in key.contains(".A.") ? 0.25 : 1 + 0.1 * rng.normal() } }
+            else if shape.count <= 1 { values = (0..<count).map { _ in key.contains(".A.") ? 0.25 : Float(1 + 0.1 * rng.normal()) } }
             else {
                 let fanIn = shape.dropFirst().reduce(1, *)
                 let bound = Float((3.0 / Double(fanIn)).squareRoot())
-                values = (0..<count).map { _ in bound * (2 * rng.uniform() - 1) }
+                values = (0..<count).map { _ in bound * Float(2 * rng.uniform() - 1) }
             }
             out[key] = Tensor(shape: shape, data: values)
         }
         return out
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
-    mutating func normal() -> Float {
-        let u1 = max(uniform(), 1e-7), u2 = uniform()
-        return (-2 * logf(u1)).squareRoot() * cosf(2 * .pi * u2)
     }
 }
