@@ -29,13 +29,16 @@ let package = Package(
                 cSettings: niftiInclude, swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
+        .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor"],
+                swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .executableTarget(name: "lumen", dependencies: [
-            "LumenIO", "LumenNN", "LumenPhantom",
+            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenIOTests", dependencies: ["LumenIO"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),
     ]
 )
