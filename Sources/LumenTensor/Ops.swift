@@ -18,20 +18,27 @@ public enum Ops {
         let (n, c, d, h, w) = x.dims5
         let is3D = x.rank == 5
         let od = is3D ? d / 2 : 1, oh = h / 2, ow = w / 2
-        var out = Tensor(zeros: is3D ? [n, c, od, oh, ow] : [n, c, oh, ow])
+        var out = Tensor(uninitialized: is3D ? [n, c, od, oh, ow] : [n, c, oh, ow])
         x.data.withUnsafeBufferPointer { xb in
         out.data.withUnsafeMutableBufferPointer { ob in
-            for plane in 0..<(n * c) {
-                let src = xb.baseAddress! + plane * d * h * w
-                let dst = ob.baseAddress! + plane * od * oh * ow
-                for z in 0..<od { for y in 0..<oh { for xo in 0..<ow {
-                    var m = -Float.infinity
-                    for a in 0..<(is3D ? 2 : 1) { for b in 0..<2 { for cc in 0..<2 {
-                        let zz = is3D ? 2 * z + a : 0
-                        m = max(m, src[(zz * h + 2 * y + b) * w + 2 * xo + cc])
-                    } } }
-                    dst[(z * oh + y) * ow + xo] = m
-                } } }
+            let xp = xb.baseAddress!, op = ob.baseAddress!
+            ComputePool.shared.parallelFor(n * c) { plane in
+                let src = xp + plane * d * h * w
+                let dst = op + plane * od * oh * ow
+                for z in 0..<od { for y in 0..<oh {
+                    let r0 = src + ((is3D ? 2 * z : 0) * h + 2 * y) * w, r1 = r0 + w
+                    let o = dst + (z * oh + y) * ow
+                    if is3D {
+                        let r2 = r0 + h * w, r3 = r2 + w
+                        for x in 0..<ow {
+                            let a = max(max(r0[2 * x], r0[2 * x + 1]), max(r1[2 * x], r1[2 * x + 1]))
+                            let b = max(max(r2[2 * x], r2[2 * x + 1]), max(r3[2 * x], r3[2 * x + 1]))
+                            o[x] = max(a, b)
+                        }
+                    } else {
+                        for x in 0..<ow { o[x] = max(max(r0[2 * x], r0[2 * x + 1]), max(r1[2 * x], r1[2 * x + 1])) }
+                    }
+                } }
             }
         }}
         return out

@@ -121,7 +121,10 @@ public enum Winograd {
                                into v: UnsafeMutablePointer<Float>) {
         let count = tiles.count
         let rowLength = 2 * tw + 2
+        let half = tw + 1
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: 16 * rowLength)
+        let raw = UnsafeMutablePointer<Float>.allocate(capacity: rowLength)
+        defer { raw.deallocate() }
         let t = UnsafeMutablePointer<Float>.allocate(capacity: 64 * tw)
         defer { rows.deallocate(); t.deallocate() }
         for ci in channels ?? 0..<cin {
@@ -133,19 +136,23 @@ public enum Winograd {
                 // 4 × 4 input rows of this tile row, zero padded, starting at x = -1.
                 for a in 0..<4 { for b in 0..<4 {
                     let zz = 2 * tz - 1 + a, yy = 2 * ty - 1 + b
+                    // Stored deinterleaved: even input positions (x = -1, 1, 3, …) then odd ones,
+                    // so the x pass below reads with unit stride.
                     let dst = rows + (a * 4 + b) * rowLength
-                    dst.update(repeating: 0, count: rowLength)
                     if zz >= 0 && zz < d && yy >= 0 && yy < h {
-                        let n = min(w, rowLength - 1)
-                        dst.advanced(by: 1).update(from: xc + (zz * h + yy) * w, count: n)
+                        raw.update(repeating: 0, count: rowLength)
+                        raw.advanced(by: 1).update(from: xc + (zz * h + yy) * w, count: min(w, rowLength - 1))
+                        for k in 0..<half { dst[k] = raw[2 * k]; dst[half + k] = raw[2 * k + 1] }
+                    } else {
+                        dst.update(repeating: 0, count: rowLength)
                     }
                 } }
                 // x pass: t[(a·4 + b)·4 + c][tx]
                 for r in 0..<16 {
-                    let src = rows + r * rowLength
+                    let even = rows + r * rowLength, odd = even + half
                     let o0 = t + (r * 4) * tw, o1 = o0 + tw, o2 = o1 + tw, o3 = o2 + tw
                     for tx in 0..<tw {
-                        let v0 = src[2 * tx], v1 = src[2 * tx + 1], v2 = src[2 * tx + 2], v3 = src[2 * tx + 3]
+                        let v0 = even[tx], v1 = odd[tx], v2 = even[tx + 1], v3 = odd[tx + 1]
                         o0[tx] = v0 - v2; o1[tx] = v1 + v2; o2[tx] = v2 - v1; o3[tx] = v1 - v3
                     }
                 }
