@@ -165,14 +165,16 @@ public enum Winograd {
                         p0[tx] = v0 - v2; p1[tx] = v1 + v2; p2[tx] = v2 - v1; p3[tx] = v1 - v3
                     }
                 } }
+                // z pass, written straight into the GEMM operand planes.
+                let column = ci * count + q
                 for r in 0..<16 {
                     let p0 = t + r * tw, p1 = p0 + 16 * tw, p2 = p1 + 16 * tw, p3 = p2 + 16 * tw
+                    let d0 = v + r * plane + column, d1 = d0 + 16 * plane, d2 = d1 + 16 * plane, d3 = d2 + 16 * plane
                     for tx in 0..<tw {
                         let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
-                        p0[tx] = v0 - v2; p1[tx] = v1 + v2; p2[tx] = v2 - v1; p3[tx] = v1 - v3
+                        d0[tx] = v0 - v2; d1[tx] = v1 + v2; d2[tx] = v2 - v1; d3[tx] = v1 - v3
                     }
                 }
-                for e in 0..<64 { (v + e * plane + ci * count + q).update(from: t + e * tw, count: tw) }
                 q += tw
                 row += 1
             }
@@ -194,12 +196,13 @@ public enum Winograd {
             var row = tiles.lowerBound / tw
             while q < count {
                 let tz = row / th, ty = row % th
-                for e in 0..<64 { (t + e * tw).update(from: m + e * plane + co * count + q, count: tw) }
-                // z pass (e = (a·4 + b)·4 + c): 4 → 2 along a
+                // z pass (e = (a·4 + b)·4 + c): 4 → 2 along a, read straight from the GEMM result planes.
+                let column = co * count + q
                 for r in 0..<16 {
-                    let p0 = t + r * tw, p1 = p0 + 16 * tw, p2 = p1 + 16 * tw, p3 = p2 + 16 * tw
+                    let s0 = m + r * plane + column, s1 = s0 + 16 * plane, s2 = s1 + 16 * plane, s3 = s2 + 16 * plane
+                    let p0 = t + r * tw, p1 = p0 + 16 * tw
                     for tx in 0..<tw {
-                        let v0 = p0[tx], v1 = p1[tx], v2 = p2[tx], v3 = p3[tx]
+                        let v0 = s0[tx], v1 = s1[tx], v2 = s2[tx], v3 = s3[tx]
                         p0[tx] = v0 + v1 + v2; p1[tx] = v1 - v2 - v3
                     }
                 }
