@@ -29,7 +29,8 @@ let package = Package(
                 cSettings: niftiInclude, swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
-        .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor"],
+        .target(name: "LumenTransforms", dependencies: ["LumenTensor"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor", "LumenTransforms"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .executableTarget(name: "lumen", dependencies: [
             "LumenIO", "LumenNN", "LumenPhantom", "LumenInference",
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenIOTests", dependencies: ["LumenIO"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenTransformsTests", dependencies: ["LumenTransforms", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),
     ]
