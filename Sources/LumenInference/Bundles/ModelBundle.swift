@@ -1,0 +1,100 @@
+import Foundation
+import LumenIO
+import LumenNN
+import LumenTensor
+
+/// A loaded Clara MMAR: what `config/config_aiaa.json` says to do, the network
+/// from `config/config_train.json` (or the checkpoint's `train_conf`), and the
+/// weights from `models/model.pt`, bound and frozen once at load time.
+public struct ModelBundle: Sendable {
+    public enum Kind: String, Sendable, CaseIterable { case segmentation, deepgrow, annotation }
+
+    public var name: String
+    public var version: String
+    public var kind: Kind
+    public var labels: [String]
+    public var description: String
+    public var pre: [PreStep]
+    public var post: [PostStep]
+    public var inferer: InfererSpec
+    public var network: Network
+
+    public struct InfererSpec: Sendable {
+        public var slidingWindow: Bool
+        public var roi: [Int]
+        public var overlap: Double
+        public var gaussian: Bool
+    }
+
+    public static func loadMMAR(_ directory: URL) throws -> ModelBundle {
+        let name = directory.lastPathComponent
+        let aiaaURL = directory.appendingPathComponent("config/config_aiaa.json")
+        let weightsURL = directory.appendingPathComponent("models/model.pt")
+        guard FileManager.default.fileExists(atPath: aiaaURL.path) else {
+            throw BundleError.missingFile(bundle: name, file: "config/config_aiaa.json")
+        }
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("models/model.frozen.pb").path) {
+                throw BundleError.tensorFlowMMAR(bundle: name)
+            }
+            throw BundleError.missingFile(bundle: name, file: "models/model.pt")
+        }
+        let file = "\(name)/config/config_aiaa.json"
+        let aiaa = try readJSON(aiaaURL, file: file)
+        let typeName = aiaa["type"]?.string ?? "segmentation"
+        guard let kind = Kind(rawValue: typeName) else {
+            throw BundleError.unsupportedType(file: file, type: typeName, supported: Kind.allCases.map(\.rawValue))
+        }
+        let labels: [String]
+        if let list = aiaa["labels"]?.array { labels = list.compactMap(\.string) }
+        else if let single = aiaa["labels"]?.string { labels = [single] }
+        else { labels = [] }
+        let pre = try TransformSpec.parsePre(aiaa["pre_transforms"]?.array ?? [], file: file)
+        let post = try TransformSpec.parsePost(aiaa["post_transforms"]?.array ?? [], file: file)
+        let args = aiaa["inference"]?["AIAA"]?["args"] ?? aiaa["inference"] ?? .object([:])
+        let inferer = InfererSpec(
+            slidingWindow: args["scanning_window"]?.bool ?? (args["roi"] != nil),
+            roi: args["roi"]?.array?.compactMap(\.int) ?? [],
+            overlap: args["overlap"]?.double ?? 0.25,
+            gaussian: (args["mode"]?.string ?? args["sw_mode"]?.string) == "gaussian")
+
+        let checkpoint = try CheckpointLoader.load(weightsURL)
+        let spec = try networkSpec(directory, checkpoint: checkpoint, bundle: name)
+        let network = try Network(spec: spec, stateDict: checkpoint.tensors)
+        let version = aiaa["version"].map { $0.string ?? $0.int.map(String.init) ?? "1" } ?? "1"
+        return ModelBundle(name: name, version: version, kind: kind, labels: labels,
+                           description: aiaa["description"]?.string ?? "", pre: pre, post: post,
+                           inferer: inferer, network: network)
+    }
+
+    /// `model.pt["train_conf"]` first, then the first `model` entry found breadth-first in config_train.json.
+    static func networkSpec(_ directory: URL, checkpoint: Checkpoint, bundle: String) throws -> NetworkSpec {
+        if let conf = checkpoint.extras["train_conf"], let model = firstModel(conf) { return try NetworkSpec(json: model) }
+        let trainURL = directory.appendingPathComponent("config/config_train.json")
+        if FileManager.default.fileExists(atPath: trainURL.path),
+           let model = firstModel(try readJSON(trainURL, file: "\(bundle)/config/config_train.json")) {
+            return try NetworkSpec(json: model)
+        }
+        throw BundleError.noNetwork(bundle: bundle)
+    }
+
+    static func firstModel(_ root: JSONValue) -> JSONValue? {
+        var queue = [root]
+        while !queue.isEmpty {
+            let node = queue.removeFirst()
+            if let object = node.object {
+                if let model = object["model"], model["name"] != nil || model["_target_"] != nil { return model }
+                queue.append(contentsOf: object.keys.sorted().compactMap { object[$0] })
+            } else if let array = node.array {
+                queue.append(contentsOf: array)
+            }
+        }
+        return nil
+    }
+
+    static func readJSON(_ url: URL, file: String) throws -> JSONValue {
+        do { return try JSONValue(parsing: Data(contentsOf: url)) } catch {
+            throw BundleError.badJSON(file: file, detail: "is not valid JSON (\(error.localizedDescription))")
+        }
+    }
+}
