@@ -36,7 +36,26 @@ struct VolumeReport {
             "intensity     min \(fmt(Double(r.min), 2))  max \(fmt(Double(r.max), 2))  mean \(fmt(r.mean, 2))",
         ]
         if !h.description.isEmpty { lines.append("descrip       \(h.description)") }
+        if let counts = labelCounts {
+            let millilitres = g.spacing.reduce(1, *) / 1000
+            for (value, count) in counts where value > 0 {
+                lines.append((value == counts.first { $0.0 > 0 }?.0 ? "labels        " : "              ")
+                             + String(format: "%3d: %9d voxels  %9.1f mL", value, count, Double(count) * millilitres))
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// Voxel counts per value when the volume looks like a label map (small non-negative integers).
+    private var labelCounts: [(Int, Int)]? {
+        guard [.uint8, .int8, .uint16, .int16].contains(volume.storedDatatype), volume.channels == 1 else { return nil }
+        var counts = [Int](repeating: 0, count: 256)
+        for v in volume.tensor.data {
+            guard v >= 0, v < 256, v == v.rounded() else { return nil }
+            counts[Int(v)] += 1
+        }
+        let present = counts.enumerated().filter { $0.element > 0 }.map { ($0.offset, $0.element) }
+        return present.count <= 64 ? present : nil
     }
 
     var json: String {

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Trains a bundled Lumen model on synthetic phantoms (MONAI + PyTorch).
+
+No pretrained weights can be downloaded here, so every bundled model is trained
+from scratch on `lumen phantom` output. The transforms are exactly the bundle's
+config_aiaa.json pre-transforms (Orientation RAS, Spacing, ScaleIntensityRange),
+so what Lumen serves sees the same inputs the model was trained on.
+
+  lumen phantom --output data/train --count 40 --seed 1000 --size small
+  python scripts/train_phantoms.py --task abdominal_organs --data data/train --out mmar/abdominal_organs/models/model.pt
+
+Runs on a GPU when one is present, else on CPU (slowly).
+"""
+import argparse, glob, json, os, time
+
+import numpy as np
+import torch
+from monai.losses import DiceCELoss
+from monai.networks.nets import UNet
+from monai.transforms import (Compose, EnsureChannelFirstd, LoadImaged, Orientationd, RandScaleIntensityd,
+                              RandShiftIntensityd, ScaleIntensityRanged, Spacingd, SpatialPadd, Lambdad)
+
+TASKS = {
+    # label values in the phantom → output channels (0 = background)
+    "abdominal_organs": {"labels": ["liver", "spleen", "kidney_left", "kidney_right", "pancreas", "stomach"],
+                         "phantom_values": [1, 2, 3, 4, 5, 6]},
+    "bones": {"labels": ["vertebrae", "ribs", "hip"], "phantom_values": [9, 10, 11]},
+    "hepatic_arteries": {"labels": ["hepatic_artery"], "phantom_values": [12]},
+}
+NETWORK = {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": None,
+                                     "channels": [16, 32, 64, 128], "strides": [2, 2, 2], "num_res_units": 2, "norm": "batch"}}
+PIXDIM = [2.0, 2.0, 2.5]
+INTENSITY = {"a_min": -175.0, "a_max": 250.0, "b_min": 0.0, "b_max": 1.0, "clip": True}
+
+
+def remap(values):
+    lut = np.zeros(256, np.float32)
+    for i, v in enumerate(values):
+        lut[v] = i + 1
+    return lambda x: torch.as_tensor(lut[np.asarray(x, dtype=np.int64)])
+
+
+def crop(image, label, patch):
+    """A random patch, centred on foreground two times in three so small organs are seen."""
+    if patch is None:
+        return {"image": image, "label": label}
+    shape = image.shape[1:]
+    if np.random.rand() < 0.67 and label.sum() > 0:
+        fg = torch.nonzero(label[0])
+        centre = fg[np.random.randint(len(fg))].tolist()
+    else:
+        centre = [np.random.randint(s) for s in shape]
+    start = [int(min(max(c - p // 2, 0), s - p)) for c, p, s in zip(centre, patch, shape)]
+    sl = (slice(None),) + tuple(slice(a, a + p) for a, p in zip(start, patch))
+    return {"image": image[sl], "label": label[sl]}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--task", choices=TASKS, required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--iterations", type=int, default=1500)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--patch", type=int, nargs=3, default=None,
+                   help="train on random patches of this size (CPU); default: whole 160×160×96 volumes")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
+    args = p.parse_args()
+    task = TASKS[args.task]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(0)
+
+    cases = json.load(open(os.path.join(args.data, "dataset.json")))["training"]
+    files = [{"image": os.path.join(args.data, c["image"]), "label": os.path.join(args.data, c["label"])} for c in cases]
+    load = Compose([LoadImaged(keys=["image", "label"]), EnsureChannelFirstd(keys=["image", "label"]),
+                    Orientationd(keys=["image", "label"], axcodes="RAS"),
+                    Spacingd(keys=["image", "label"], pixdim=PIXDIM, mode=["bilinear", "nearest"]),
+                    ScaleIntensityRanged(keys="image", **INTENSITY),
+                    Lambdad(keys="label", func=remap(task["phantom_values"])),
+                    SpatialPadd(keys=["image", "label"], spatial_size=[160, 160, 96])])
+    data = [load(f) for f in files]
+    images = [d["image"].as_tensor()[:, :160, :160, :96].float() for d in data]
+    labels = [d["label"].as_tensor()[:, :160, :160, :96].long() for d in data]
+    print(f"{len(images)} cases, shape {tuple(images[0].shape)}, device {device}", flush=True)
+    augment = Compose([RandScaleIntensityd(keys="image", factors=0.1, prob=0.5), RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5)])
+
+    spec = json.loads(json.dumps(NETWORK))
+    spec["args"]["out_channels"] = len(task["labels"]) + 1
+    net = UNet(**spec["args"]).to(device)
+    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.iterations)
+    start = time.time()
+    for it in range(args.iterations):
+        idx = np.random.randint(0, len(images), args.batch)
+        batch = [augment(crop(images[i], labels[i], args.patch)) for i in idx]
+        x = torch.stack([b["image"] for b in batch]).to(device)
+        y = torch.stack([b["label"] for b in batch]).to(device)
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step(); sched.step()
+        if it % 50 == 0 or it == args.iterations - 1:
+            print(f"iteration {it} loss {loss.item():.4f} ({time.time() - start:.0f} s)", flush=True)
+        if args.minutes and time.time() - start > 60 * args.minutes:
+            print(f"stopping at iteration {it}: time budget reached", flush=True)
+            args.iterations = it + 1
+            break
+    net.eval().cpu()
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}},
+                "labels": task["labels"], "pixdim": PIXDIM, "intensity": INTENSITY,
+                "iterations": args.iterations, "training_cases": len(images)}, args.out)
+    print("saved", args.out)
+
+
+if __name__ == "__main__":
+    main()
