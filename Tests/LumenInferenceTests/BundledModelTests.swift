@@ -1,0 +1,40 @@
+import Foundation
+import LumenIO
+import LumenPhantom
+import LumenTensor
+import Testing
+@testable import LumenInference
+
+/// The shipped abdominal-organs bundle on phantoms it never saw, in RAS and LPS
+/// headers: the result keeps the input's grid, and the organs land where they are.
+@Suite("Bundled abdominal organs model")
+struct BundledModelTests {
+    static let bundle = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../mmar/abdominal_organs").standardizedFileURL
+
+    static func dice(_ a: [Float], _ b: [Float], _ x: Float, _ y: Float) -> Double {
+        var both = 0, na = 0, nb = 0
+        for (p, q) in zip(a, b) {
+            let u = p == x, v = q == y
+            if u { na += 1 }; if v { nb += 1 }; if u && v { both += 1 }
+        }
+        return na + nb == 0 ? 1 : 2 * Double(both) / Double(na + nb)
+    }
+
+    @Test("held-out phantoms: geometry kept, organs found", arguments: [0, 1])
+    func heldOut(index: Int) throws {
+        let model = try ModelBundle.loadMMAR(Self.bundle)
+        #expect(model.labels == ["liver", "spleen", "kidney_left", "kidney_right", "pancreas", "stomach"])
+        let phantom = try Phantom.generate(seed: 777_001, index: index, size: .small)
+        let (labels, _) = try SegmentationTask.run(model, on: phantom.image)
+        #expect(labels.spatialShape == phantom.image.spatialShape)
+        #expect(labels.geometry == phantom.image.geometry)
+        #expect(labels.geometry.orientation == (index == 0 ? "RAS" : "LPS"))
+        let truth = phantom.label.tensor.data, predicted = labels.tensor.data
+        // Large organs must be found; left and right kidneys must not be swapped.
+        #expect(Self.dice(predicted, truth, 1, 1) > 0.8, "liver")
+        #expect(Self.dice(predicted, truth, 2, 2) > 0.6, "spleen")
+        #expect(Self.dice(predicted, truth, 3, 3) > Self.dice(predicted, truth, 3, 4), "left kidney on the left")
+        #expect(Self.dice(predicted, truth, 4, 4) > Self.dice(predicted, truth, 4, 3), "right kidney on the right")
+    }
+}
