@@ -94,19 +94,26 @@ public struct Orientation: Sendable {
         let inStrides = [inShape[1] * inShape[2], inShape[2], 1]
         var out = Tensor(uninitialized: [c] + outShape)
         let count = inShape.reduce(1, *)
-        for ch in 0..<c {
-            let base = ch * count
-            for i in 0..<outShape[0] { for j in 0..<outShape[1] { for k in 0..<outShape[2] {
-                let o = [i, j, k]
-                var offset = base
-                for d in 0..<3 {
-                    let a = permutation[d]
-                    let v = flips[a] ? inShape[a] - 1 - o[d] : o[d]
-                    offset += v * inStrides[a]
-                }
-                out.data[base + (i * outShape[1] + j) * outShape[2] + k] = x.data[offset]
-            } } }
+        // Source offset = start + i·step0 + j·step1 + k·step2 (a flipped axis walks backwards).
+        var start = 0
+        var step = [0, 0, 0]
+        for d in 0..<3 {
+            let a = permutation[d]
+            step[d] = flips[a] ? -inStrides[a] : inStrides[a]
+            if flips[a] { start += (inShape[a] - 1) * inStrides[a] }
         }
+        let (s0, s1, s2) = (step[0], step[1], step[2])
+        x.data.withUnsafeBufferPointer { xb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            for ch in 0..<c {
+                let src = xb.baseAddress! + ch * count + start, dst = ob.baseAddress! + ch * count
+                var o = 0
+                for i in 0..<outShape[0] { for j in 0..<outShape[1] {
+                    var q = i * s0 + j * s1
+                    for _ in 0..<outShape[2] { dst[o] = src[q]; q += s2; o += 1 }
+                } }
+            }
+        }}
         return out
     }
 }

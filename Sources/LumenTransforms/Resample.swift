@@ -25,36 +25,38 @@ public enum Resample {
         x.data.withUnsafeBufferPointer { xb in
         out.data.withUnsafeMutableBufferPointer { ob in
             let src = xb.baseAddress!, dst = ob.baseAddress!
+            let s0 = s[0], s1 = s[1], s2 = s[2], o1 = outShape[1], o2 = outShape[2]
             pool.parallelFor(outShape[0]) { i in
-                for j in 0..<outShape[1] { for k in 0..<outShape[2] {
-                    var p = [0.0, 0.0, 0.0]
+                for j in 0..<o1 { for k in 0..<o2 {
+                    // Source coordinates, clamped to the volume (border padding); scalars, no per-voxel arrays.
+                    var p0: Double, p1: Double, p2: Double
                     if diagonal {
-                        p = [axisCoords[0][i], axisCoords[1][j], axisCoords[2][k]]
+                        p0 = axisCoords[0][i]; p1 = axisCoords[1][j]; p2 = axisCoords[2][k]
                     } else {
-                        for d in 0..<3 {
-                            let v = m[d][0] * Double(i) + m[d][1] * Double(j) + m[d][2] * Double(k) + m[d][3]
-                            p[d] = min(max(v, 0), Double(s[d] - 1))
-                        }
+                        let di = Double(i), dj = Double(j), dk = Double(k)
+                        p0 = min(max(m[0][0] * di + m[0][1] * dj + m[0][2] * dk + m[0][3], 0), Double(s0 - 1))
+                        p1 = min(max(m[1][0] * di + m[1][1] * dj + m[1][2] * dk + m[1][3], 0), Double(s1 - 1))
+                        p2 = min(max(m[2][0] * di + m[2][1] * dj + m[2][2] * dk + m[2][3], 0), Double(s2 - 1))
                     }
-                    let o = (i * outShape[1] + j) * outShape[2] + k
+                    let o = (i * o1 + j) * o2 + k
                     switch mode {
                     case .nearest:
-                        let q = p.map { Int($0.rounded(.toNearestOrEven)) }
-                        let index = (q[0] * s[1] + q[1]) * s[2] + q[2]
+                        let index = (Int(p0.rounded(.toNearestOrEven)) * s1 + Int(p1.rounded(.toNearestOrEven))) * s2
+                            + Int(p2.rounded(.toNearestOrEven))
                         for ch in 0..<c { dst[ch * outCount + o] = src[ch * inCount + index] }
                     case .linear:
-                        let i0 = p.map { Int($0) }
-                        let i1 = (0..<3).map { min(i0[$0] + 1, s[$0] - 1) }
-                        let f = (0..<3).map { p[$0] - Double(i0[$0]) }
+                        let a0 = Int(p0), b0 = Int(p1), c0 = Int(p2)
+                        let a1 = min(a0 + 1, s0 - 1), b1 = min(b0 + 1, s1 - 1), c1 = min(c0 + 1, s2 - 1)
+                        let fa = p0 - Double(a0), fb = p1 - Double(b0), fc = p2 - Double(c0)
+                        let r00 = (a0 * s1 + b0) * s2, r01 = (a0 * s1 + b1) * s2, r10 = (a1 * s1 + b0) * s2, r11 = (a1 * s1 + b1) * s2
                         for ch in 0..<c {
                             let base = src + ch * inCount
-                            func v(_ a: Int, _ b: Int, _ cc: Int) -> Double { Double(base[(a * s[1] + b) * s[2] + cc]) }
-                            let c00 = v(i0[0], i0[1], i0[2]) * (1 - f[2]) + v(i0[0], i0[1], i1[2]) * f[2]
-                            let c01 = v(i0[0], i1[1], i0[2]) * (1 - f[2]) + v(i0[0], i1[1], i1[2]) * f[2]
-                            let c10 = v(i1[0], i0[1], i0[2]) * (1 - f[2]) + v(i1[0], i0[1], i1[2]) * f[2]
-                            let c11 = v(i1[0], i1[1], i0[2]) * (1 - f[2]) + v(i1[0], i1[1], i1[2]) * f[2]
-                            let c0 = c00 * (1 - f[1]) + c01 * f[1], c1 = c10 * (1 - f[1]) + c11 * f[1]
-                            dst[ch * outCount + o] = Float(c0 * (1 - f[0]) + c1 * f[0])
+                            let v00 = Double(base[r00 + c0]) * (1 - fc) + Double(base[r00 + c1]) * fc
+                            let v01 = Double(base[r01 + c0]) * (1 - fc) + Double(base[r01 + c1]) * fc
+                            let v10 = Double(base[r10 + c0]) * (1 - fc) + Double(base[r10 + c1]) * fc
+                            let v11 = Double(base[r11 + c0]) * (1 - fc) + Double(base[r11 + c1]) * fc
+                            let v0 = v00 * (1 - fb) + v01 * fb, v1 = v10 * (1 - fb) + v11 * fb
+                            dst[ch * outCount + o] = Float(v0 * (1 - fa) + v1 * fa)
                         }
                     }
                 } }
