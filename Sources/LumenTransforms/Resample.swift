@@ -1,169 +1,130 @@
 import LumenTensor
 
 /// Resampling of a channel-first volume onto another voxel grid, in Double like
-/// MONAI (dtype float64), with border padding: coordinates are clamped to the
-/// source volume. Runs on Lumen's compute threads.
+/// MONAI (Spacing's dtype float64), with border padding: coordinates are
+/// clamped to the source volume. Runs on Lumen's compute threads.
 public enum Resample {
     public enum Mode: String, Sendable { case linear, nearest }
 
-    /// Output voxel j of `outShape` samples the source at `transform · [j, 1]`.
-    public static func apply(_ x: Tensor, transform m: [[Double]], outShape: [Int], mode: Mode,
-                             pool: ComputePool = .shared) -> Tensor {
-        let c = x.shape[0], s = Array(x.shape.dropFirst())
-        let outCount = outShape.reduce(1, *), inCount = s.reduce(1, *)
-        var out = Tensor(uninitialized: [c] + outShape)
-        var diagonal = true
-        for r in 0..<3 { for col in 0..<3 where r != col && abs(m[r][col]) >= 1e-12 { diagonal = false } }
-        // Per-axis sample positions when the mapping is separable (the usual case after Orientation).
-        var axisCoords: [[Double]] = []
-        if diagonal {
-            for d in 0..<3 {
-                let scale = m[d][d], shift = m[d][3], top = Double(s[d] - 1)
-                axisCoords.append((0..<outShape[d]).map { (n: Int) -> Double in min(max(scale * Double(n) + shift, 0), top) })
-            }
+    /// Output voxel n of `outShape` samples the source at `transform · [n, 1]`
+    /// ((r+1)×(r+1), r = 2 or 3 spatial dims).
+    public static func apply(_ x: Tensor, transform: [[Double]], outShape: [Int], mode: Mode) -> Tensor {
+        let r = x.rank - 1
+        let channels = x.shape[0]
+        // Lift 2-D onto 3-D with a leading singleton axis that maps onto itself.
+        let s = (r == 2 ? [1] : []) + Array(x.shape.dropFirst())
+        let o = (r == 2 ? [1] : []) + outShape
+        var m = Matrix.identity(4)
+        let lift = 3 - r
+        for i in 0..<r {
+            for j in 0..<r { m[i + lift][j + lift] = transform[i][j] }
+            m[i + lift][3] = transform[i][r]
         }
+        var out = Tensor(uninitialized: [channels] + outShape)
+        var separable = true
+        for i in 0..<3 { for j in 0..<3 where i != j && abs(m[i][j]) >= 1e-12 { separable = false } }
+        let inCount = s.reduce(1, *), outCount = o.reduce(1, *)
+        let rows = o[0] * o[1]
         x.data.withUnsafeBufferPointer { xb in
-        out.data.withUnsafeMutableBufferPointer { ob in
-            let src = xb.baseAddress!, dst = ob.baseAddress!
-            pool.parallelFor(outShape[0]) { i in
-                for j in 0..<outShape[1] { for k in 0..<outShape[2] {
-                    var p = [0.0, 0.0, 0.0]
-                    if diagonal {
-                        p = [axisCoords[0][i], axisCoords[1][j], axisCoords[2][k]]
-                    } else {
-                        for d in 0..<3 {
-                            let v = m[d][0] * Double(i) + m[d][1] * Double(j) + m[d][2] * Double(k) + m[d][3]
-                            p[d] = min(max(v, 0), Double(s[d] - 1))
+            out.data.withUnsafeMutableBufferPointer { ob in
+                let src = xb.baseAddress!, dst = ob.baseAddress!
+                if separable {
+                    let axes = (0..<3).map { AxisTable(scale: m[$0][$0], shift: m[$0][3], outSize: o[$0], inSize: s[$0]) }
+                    ComputePool.shared.parallelRanges(rows, minimum: 16) { range in
+                        for row in range {
+                            separableRow(row, axes: axes, s: s, o: o, channels: channels, inCount: inCount,
+                                         outCount: outCount, mode: mode, src: src, dst: dst)
                         }
                     }
-                    let o = (i * outShape[1] + j) * outShape[2] + k
-                    switch mode {
-                    case .nearest:
-                        let q = p.map { Int($0.rounded(.toNearestOrEven)) }
-                        let index = (q[0] * s[1] + q[1]) * s[2] + q[2]
-                        for ch in 0..<c { dst[ch * outCount + o] = src[ch * inCount + index] }
-                    case .linear:
-                        let i0 = p.map { Int($0) }
-                        let i1 = (0..<3).map { min(i0[$0] + 1, s[$0] - 1) }
-                        let f = (0..<3).map { p[$0] - Double(i0[$0]) }
-                        for ch in 0..<c {
-                            let base = src + ch * inCount
-                            func v(_ a: Int, _ b: Int, _ cc: Int) -> Double { Double(base[(a * s[1] + b) * s[2] + cc]) }
-                            let c00 = v(i0[0], i0[1], i0[2]) * (1 - f[2]) + v(i0[0], i0[1], i1[2]) * f[2]
-                            let c01 = v(i0[0], i1[1], i0[2]) * (1 - f[2]) + v(i0[0], i1[1], i1[2]) * f[2]
-                            let c10 = v(i1[0], i0[1], i0[2]) * (1 - f[2]) + v(i1[0], i0[1], i1[2]) * f[2]
-                            let c11 = v(i1[0], i1[1], i0[2]) * (1 - f[2]) + v(i1[0], i1[1], i1[2]) * f[2]
-                            let c0 = c00 * (1 - f[1]) + c01 * f[1], c1 = c10 * (1 - f[1]) + c11 * f[1]
-                            dst[ch * outCount + o] = Float(c0 * (1 - f[0]) + c1 * f[0])
+                } else {
+                    ComputePool.shared.parallelRanges(rows, minimum: 16) { range in
+                        for row in range {
+                            generalRow(row, m: m, s: s, o: o, channels: channels, inCount: inCount,
+                                       outCount: outCount, mode: mode, src: src, dst: dst)
                         }
                     }
-                } }
+                }
             }
-        }}
+        }
         return out
     }
-}
 
-/// MONAI `Spacingd`: resample to voxel size `pixdim` (mm), keeping the axes'
-/// directions and the minimal corner's world position. Invertible.
-public struct Spacing: Sendable {
-    public var pixdim: [Double]
-    public var mode: Resample.Mode
+    /// Per-axis sample positions of a separable (axis-aligned) mapping: computed
+    /// once per axis instead of once per voxel, which is what keeps a 512² × 200
+    /// resample in the tens of milliseconds.
+    struct AxisTable {
+        var lo: [Int], hi: [Int], frac: [Double], nearest: [Int]
 
-    public init(pixdim: [Double], mode: Resample.Mode = .linear) {
-        self.pixdim = pixdim
-        self.mode = mode
-    }
-
-    public struct Record: Sendable {
-        public var inputShape: [Int]
-        public var inputAffine: [[Double]]
-        public var outputAffine: [[Double]]
-        public var unchanged: Bool
-    }
-
-    /// The output grid (affine and shape) for an input grid, as MONAI computes it.
-    public func grid(affine a: [[Double]], shape: [Int]) -> ([[Double]], [Int]) {
-        let rzs = Matrix.linear(a)
-        let d0 = (0..<3).map { c in (0..<3).map { rzs[$0][c] * rzs[$0][c] }.reduce(0, +).squareRoot() }
-        var d = (0..<3).map { $0 < pixdim.count ? pixdim[$0] : (pixdim.last ?? 1) }
-        for k in 0..<3 where abs(d0[k] - d[k]) <= 1e-3 { d[k] = d0[k] }
-        let zs = Matrix.choleskyUpper(Matrix.multiply(Matrix.transpose(rzs), rzs))
-        let rotation = Matrix.multiply(rzs, Matrix.inverse(zs))
-        var scale = [[Double]](repeating: [0, 0, 0], count: 3)
-        for r in 0..<3 { scale[r][r] = (zs[r][r] >= 0 ? 1.0 : -1.0) * abs(d[r]) }
-        let linear = Matrix.multiply(rotation, scale)
-        var b: [[Double]] = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
-        for r in 0..<3 { for c in 0..<3 { b[r][c] = linear[r][c] } }
-        // Corners of the input grid in output voxel coordinates.
-        let toOut = Matrix.multiply(Matrix.inverse(b), a)
-        var corners: [[Double]] = []
-        for i in [0.0, Double(shape[0] - 1)] { for j in [0.0, Double(shape[1] - 1)] { for k in [0.0, Double(shape[2] - 1)] {
-            corners.append([i, j, k, 1])
-        } } }
-        let mapped = corners.map { Matrix.apply(toOut, $0) }
-        let outShape = (0..<3).map { dim -> Int in
-            let values = mapped.map { $0[dim] }
-            return Int(((values.max()! - values.min()!) + 1).rounded(.toNearestOrEven))
-        }
-        // Offset: the corner that is smallest in every output direction keeps its world position.
-        var offset: [Double]?
-        for c in mapped.indices {
-            var smallest = true
-            for dim in 0..<3 {
-                for other in mapped where other[dim] - mapped[c][dim] < -1e-6 * max(1, abs(other[dim])) { smallest = false }
-            }
-            if smallest {
-                offset = Array(Matrix.apply(a, corners[c]).prefix(3))
-                break
+        init(scale: Double, shift: Double, outSize: Int, inSize: Int) {
+            lo = []; hi = []; frac = []; nearest = []
+            let top = Double(inSize - 1)
+            for n in 0..<outSize {
+                let p = min(max(scale * Double(n) + shift, 0), top)
+                let l = Int(p)
+                lo.append(l)
+                hi.append(min(l + 1, inSize - 1))
+                frac.append(p - Double(l))
+                nearest.append(Int(p.rounded(.toNearestOrEven)))
             }
         }
-        if offset == nil {
-            let inCenter = Matrix.apply(a, shape.map { Double($0) / 2 } + [1])
-            let outHalf = Matrix.apply(b, outShape.map { Double($0) / 2 } + [0])
-            offset = (0..<3).map { inCenter[$0] - outHalf[$0] }
+    }
+
+    private static func separableRow(_ row: Int, axes: [AxisTable], s: [Int], o: [Int], channels: Int, inCount: Int,
+                                     outCount: Int, mode: Mode, src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>) {
+        let i = row / o[1], j = row % o[1]
+        let kt = axes[2]
+        switch mode {
+        case .nearest:
+            let base = (axes[0].nearest[i] * s[1] + axes[1].nearest[j]) * s[2]
+            for ch in 0..<channels {
+                let a = src + ch * inCount + base, out = dst + ch * outCount + row * o[2]
+                for k in 0..<o[2] { out[k] = a[kt.nearest[k]] }
+            }
+        case .linear:
+            let fi = axes[0].frac[i], fj = axes[1].frac[j]
+            let r00 = (axes[0].lo[i] * s[1] + axes[1].lo[j]) * s[2], r01 = (axes[0].lo[i] * s[1] + axes[1].hi[j]) * s[2]
+            let r10 = (axes[0].hi[i] * s[1] + axes[1].lo[j]) * s[2], r11 = (axes[0].hi[i] * s[1] + axes[1].hi[j]) * s[2]
+            let w00 = (1 - fi) * (1 - fj), w01 = (1 - fi) * fj, w10 = fi * (1 - fj), w11 = fi * fj
+            for ch in 0..<channels {
+                let a = src + ch * inCount, out = dst + ch * outCount + row * o[2]
+                for k in 0..<o[2] {
+                    let k0 = kt.lo[k], k1 = kt.hi[k], fk = kt.frac[k]
+                    func lerp(_ r: Int) -> Double { Double(a[r + k0]) * (1 - fk) + Double(a[r + k1]) * fk }
+                    out[k] = Float(w00 * lerp(r00) + w01 * lerp(r01) + w10 * lerp(r10) + w11 * lerp(r11))
+                }
+            }
         }
-        for r in 0..<3 { b[r][3] = offset![r] }
-        return (b, outShape)
     }
 
-    public func callAsFunction(_ image: ImageData) -> (ImageData, Record) {
-        let (b, outShape) = grid(affine: image.affine, shape: image.spatialShape)
-        let same = outShape == image.spatialShape
-            && (0..<3).allSatisfy { r in (0..<4).allSatisfy { c in abs(b[r][c] - image.affine[r][c]) <= 1e-3 } }
-        let record = Record(inputShape: image.spatialShape, inputAffine: image.affine, outputAffine: same ? image.affine : b, unchanged: same)
-        if same { return (image, record) }
-        let transform = Matrix.multiply(Matrix.inverse(image.affine), b)
-        return (ImageData(tensor: Resample.apply(image.tensor, transform: transform, outShape: outShape, mode: mode), affine: b), record)
-    }
-
-    /// Puts an output-grid tensor (a prediction) back onto the input grid.
-    public static func invert(_ tensor: Tensor, _ record: Record, mode: Resample.Mode) -> Tensor {
-        if record.unchanged { return tensor }
-        let transform = Matrix.multiply(Matrix.inverse(record.outputAffine), record.inputAffine)
-        return Resample.apply(tensor, transform: transform, outShape: record.inputShape, mode: mode)
-    }
-}
-
-/// MONAI `ScaleIntensityRanged`.
-public struct ScaleIntensityRange: Sendable {
-    public var aMin: Float, aMax: Float, bMin: Float, bMax: Float, clip: Bool
-
-    public init(aMin: Float, aMax: Float, bMin: Float, bMax: Float, clip: Bool = false) {
-        self.aMin = aMin; self.aMax = aMax; self.bMin = bMin; self.bMax = bMax; self.clip = clip
-    }
-
-    public func callAsFunction(_ image: ImageData) -> ImageData {
-        var out = image
-        if aMax == aMin {
-            out.tensor.data = image.tensor.data.map { $0 - aMin + bMin }
-            return out
+    private static func generalRow(_ row: Int, m: [[Double]], s: [Int], o: [Int], channels: Int, inCount: Int,
+                                   outCount: Int, mode: Mode, src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>) {
+        let i = Double(row / o[1]), j = Double(row % o[1])
+        let b0 = m[0][0] * i + m[0][1] * j + m[0][3], b1 = m[1][0] * i + m[1][1] * j + m[1][3]
+        let b2 = m[2][0] * i + m[2][1] * j + m[2][3]
+        let t0 = Double(s[0] - 1), t1 = Double(s[1] - 1), t2 = Double(s[2] - 1)
+        for k in 0..<o[2] {
+            let kd = Double(k)
+            let p0 = min(max(b0 + m[0][2] * kd, 0), t0), p1 = min(max(b1 + m[1][2] * kd, 0), t1)
+            let p2 = min(max(b2 + m[2][2] * kd, 0), t2)
+            let index = row * o[2] + k
+            switch mode {
+            case .nearest:
+                let q = (Int(p0.rounded(.toNearestOrEven)) * s[1] + Int(p1.rounded(.toNearestOrEven))) * s[2]
+                    + Int(p2.rounded(.toNearestOrEven))
+                for ch in 0..<channels { dst[ch * outCount + index] = src[ch * inCount + q] }
+            case .linear:
+                let l0 = Int(p0), l1 = Int(p1), l2 = Int(p2)
+                let h0 = min(l0 + 1, s[0] - 1), h1 = min(l1 + 1, s[1] - 1), h2 = min(l2 + 1, s[2] - 1)
+                let f0 = p0 - Double(l0), f1 = p1 - Double(l1), f2 = p2 - Double(l2)
+                let r00 = (l0 * s[1] + l1) * s[2], r01 = (l0 * s[1] + h1) * s[2]
+                let r10 = (h0 * s[1] + l1) * s[2], r11 = (h0 * s[1] + h1) * s[2]
+                let w00 = (1 - f0) * (1 - f1), w01 = (1 - f0) * f1, w10 = f0 * (1 - f1), w11 = f0 * f1
+                for ch in 0..<channels {
+                    let a = src + ch * inCount
+                    func lerp(_ r: Int) -> Double { Double(a[r + l2]) * (1 - f2) + Double(a[r + h2]) * f2 }
+                    dst[ch * outCount + index] = Float(w00 * lerp(r00) + w01 * lerp(r01) + w10 * lerp(r10) + w11 * lerp(r11))
+                }
+            }
         }
-        let lo = min(bMin, bMax), hi = max(bMin, bMax)
-        out.tensor.data = image.tensor.data.map { v in
-            let y = (v - aMin) / (aMax - aMin) * (bMax - bMin) + bMin
-            return clip ? min(max(y, lo), hi) : y
-        }
-        return out
     }
 }
