@@ -26,7 +26,22 @@ struct TransformParityTests {
         let diff = Fixture.maxDiff(state.image.tensor, expected)
         print("parity \(name): shape \(state.image.tensor.shape) max|Δ| = \(diff)")
         #expect(state.image.tensor.shape == expected.shape)
-        if kind == "Orientationd" || kind.contains("Crop") || kind == "SpatialPadd" || kind == "FillHolesd"
+        if kind == "Spacingd", spec["args"]?["mode"]?.string == "nearest", !Self.isDiagonal(image.affine) {
+            // Oblique + nearest: an output voxel that sits exactly half-way between two source
+            // voxels rounds whichever way the last bits of MONAI's LAPACK-solved grid fall
+            // (Lumen's grid agrees to 1e-15). Every differing voxel must be such a tie.
+            let m = Matrix.multiply(Matrix.inverse(image.affine), state.image.affine)
+            let o = Array(expected.shape.dropFirst()), n = o.reduce(1, *)
+            var mismatched = 0, untied = 0
+            for v in 0..<n where (0..<x.shape[0]).contains(where: { state.image.tensor.data[$0 * n + v] != expected.data[$0 * n + v] }) {
+                mismatched += 1
+                let index = [Double(v / (o[1] * o[2])), Double((v / o[2]) % o[1]), Double(v % o[2]), 1]
+                let p = Matrix.apply(m, index).prefix(3)
+                if !p.contains(where: { abs($0 - $0.rounded(.down) - 0.5) < 1e-9 }) { untied += 1 }
+            }
+            print("parity \(name): \(mismatched) of \(n) voxels differ, all at half-voxel ties: \(untied == 0)")
+            #expect(untied == 0, "\(untied) voxels differ away from a half-voxel tie")
+        } else if kind == "Orientationd" || kind.contains("Crop") || kind == "SpatialPadd" || kind == "FillHolesd"
             || kind == "KeepLargestConnectedComponentd" || (kind == "AsDiscreted") {
             #expect(diff == 0, "\(name) must be exact")
         } else {
@@ -41,8 +56,12 @@ struct TransformParityTests {
         if let record = state.records.last {
             let back = record.invert(state.image.tensor, nearest: true)
             #expect(back.shape == x.shape)
-            if kind == "Orientationd" { #expect(back == x, "orientation inverse restores the input exactly") }
+            if kind == "Orientationd" { #expect(Fixture.maxDiff(back, x) == 0, "orientation inverse restores the input exactly") }
         }
+    }
+
+    static func isDiagonal(_ a: [[Double]]) -> Bool {
+        (0..<(a.count - 1)).allSatisfy { i in (0..<(a.count - 1)).allSatisfy { j in i == j || a[i][j] == 0 } }
     }
 
     @Test("guidance signal equals AddGuidanceSignald", arguments: Fixture.names(["AddGuidanceSignald"]))
