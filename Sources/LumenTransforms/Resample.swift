@@ -1,171 +1,181 @@
 import LumenTensor
 
 /// Resampling of a channel-first volume onto another voxel grid, in Double like
-/// MONAI (dtype float64), with border padding: coordinates are clamped to the
-/// source volume. Runs on Lumen's compute threads.
+/// MONAI (Spacing's dtype float64), with border padding: coordinates are
+/// clamped to the source volume. Runs on Lumen's compute threads.
 public enum Resample {
     public enum Mode: String, Sendable { case linear, nearest }
 
-    /// Output voxel j of `outShape` samples the source at `transform · [j, 1]`.
-    public static func apply(_ x: Tensor, transform m: [[Double]], outShape: [Int], mode: Mode,
-                             pool: ComputePool = .shared) -> Tensor {
-        let c = x.shape[0], s = Array(x.shape.dropFirst())
-        let outCount = outShape.reduce(1, *), inCount = s.reduce(1, *)
-        var out = Tensor(uninitialized: [c] + outShape)
-        var diagonal = true
-        for r in 0..<3 { for col in 0..<3 where r != col && abs(m[r][col]) >= 1e-12 { diagonal = false } }
-        // Per-axis sample positions when the mapping is separable (the usual case after Orientation).
-        var axisCoords: [[Double]] = []
-        if diagonal {
-            for d in 0..<3 {
-                let scale = m[d][d], shift = m[d][3], top = Double(s[d] - 1)
-                axisCoords.append((0..<outShape[d]).map { (n: Int) -> Double in min(max(scale * Double(n) + shift, 0), top) })
-            }
-        }
+    /// Output voxel n of `outShape` samples the source at `transform · [n, 1]`
+    /// ((r+1)×(r+1), r = 2 or 3 spatial dims).
+    ///
+    /// The positions are computed the way MONAI's AffineTransform gets them
+    /// (normalised [-1, 1] grids, torch's affine_grid, then grid_sample's
+    /// unnormalisation), not by the shorter exact formula: both agree to 1e-15,
+    /// but nearest-neighbour sampling at exact half-voxel positions (a 2× zoom)
+    /// rounds whichever way those last bits fall, and label maps must match.
+    public static func apply(_ x: Tensor, transform: [[Double]], outShape: [Int], mode: Mode) -> Tensor {
+        let r = x.rank - 1
+        let channels = x.shape[0]
+        let inShape = Array(x.shape.dropFirst())
+        let theta = normalisedTheta(transform, source: inShape, target: outShape)
+        let grids = outShape.map(baseGrid)
+        // Lift 2-D onto 3-D with a leading singleton axis that maps onto itself.
+        let lift = 3 - r
+        let s = [Int](repeating: 1, count: lift) + inShape
+        let o = [Int](repeating: 1, count: lift) + outShape
+        var out = Tensor(uninitialized: [channels] + outShape)
+        var separable = true
+        for i in 0..<r { for j in 0..<r where i != j && abs(theta[i][j]) >= 1e-12 { separable = false } }
+        let inCount = s.reduce(1, *), outCount = o.reduce(1, *)
+        let rows = o[0] * o[1]
         x.data.withUnsafeBufferPointer { xb in
-        out.data.withUnsafeMutableBufferPointer { ob in
-            let src = xb.baseAddress!, dst = ob.baseAddress!
-            let s0 = s[0], s1 = s[1], s2 = s[2], o1 = outShape[1], o2 = outShape[2]
-            pool.parallelFor(outShape[0]) { i in
-                for j in 0..<o1 { for k in 0..<o2 {
-                    // Source coordinates, clamped to the volume (border padding); scalars, no per-voxel arrays.
-                    var p0: Double, p1: Double, p2: Double
-                    if diagonal {
-                        p0 = axisCoords[0][i]; p1 = axisCoords[1][j]; p2 = axisCoords[2][k]
-                    } else {
-                        let di = Double(i), dj = Double(j), dk = Double(k)
-                        p0 = min(max(m[0][0] * di + m[0][1] * dj + m[0][2] * dk + m[0][3], 0), Double(s0 - 1))
-                        p1 = min(max(m[1][0] * di + m[1][1] * dj + m[1][2] * dk + m[1][3], 0), Double(s1 - 1))
-                        p2 = min(max(m[2][0] * di + m[2][1] * dj + m[2][2] * dk + m[2][3], 0), Double(s2 - 1))
+            out.data.withUnsafeMutableBufferPointer { ob in
+                let src = xb.baseAddress!, dst = ob.baseAddress!
+                if separable {
+                    let real = (0..<r).map { d in
+                        AxisTable(positions: grids[d].map { theta[d][d] * $0 + theta[d][r] }, inSize: inShape[d])
                     }
-                    let o = (i * o1 + j) * o2 + k
-                    switch mode {
-                    case .nearest:
-                        let index = (Int(p0.rounded(.toNearestOrEven)) * s1 + Int(p1.rounded(.toNearestOrEven))) * s2
-                            + Int(p2.rounded(.toNearestOrEven))
-                        for ch in 0..<c { dst[ch * outCount + o] = src[ch * inCount + index] }
-                    case .linear:
-                        let a0 = Int(p0), b0 = Int(p1), c0 = Int(p2)
-                        let a1 = min(a0 + 1, s0 - 1), b1 = min(b0 + 1, s1 - 1), c1 = min(c0 + 1, s2 - 1)
-                        let fa = p0 - Double(a0), fb = p1 - Double(b0), fc = p2 - Double(c0)
-                        let r00 = (a0 * s1 + b0) * s2, r01 = (a0 * s1 + b1) * s2, r10 = (a1 * s1 + b0) * s2, r11 = (a1 * s1 + b1) * s2
-                        for ch in 0..<c {
-                            let base = src + ch * inCount
-                            let v00 = Double(base[r00 + c0]) * (1 - fc) + Double(base[r00 + c1]) * fc
-                            let v01 = Double(base[r01 + c0]) * (1 - fc) + Double(base[r01 + c1]) * fc
-                            let v10 = Double(base[r10 + c0]) * (1 - fc) + Double(base[r10 + c1]) * fc
-                            let v11 = Double(base[r11 + c0]) * (1 - fc) + Double(base[r11 + c1]) * fc
-                            let v0 = v00 * (1 - fb) + v01 * fb, v1 = v10 * (1 - fb) + v11 * fb
-                            dst[ch * outCount + o] = Float(v0 * (1 - fa) + v1 * fa)
+                    let axes = [AxisTable](repeating: AxisTable(positions: [0], inSize: 1), count: lift) + real
+                    ComputePool.shared.parallelRanges(rows, minimum: 16) { range in
+                        for row in range {
+                            separableRow(row, axes: axes, s: s, o: o, channels: channels, inCount: inCount,
+                                         outCount: outCount, mode: mode, src: src, dst: dst)
                         }
                     }
-                } }
+                } else {
+                    let g = [[Double]](repeating: [0], count: lift) + grids
+                    // theta rows/columns lifted to 3-D: t[d] = (coefficients for axes 0, 1, 2, constant).
+                    var t = [[Double]](repeating: [0, 0, 0, 0], count: 3)
+                    for d in 0..<r {
+                        for e in 0..<r { t[d + lift][e + lift] = theta[d][e] }
+                        t[d + lift][3] = theta[d][r]
+                    }
+                    ComputePool.shared.parallelRanges(rows, minimum: 16) { range in
+                        for row in range {
+                            generalRow(row, t: t, g: g, lift: lift, s: s, o: o, channels: channels, inCount: inCount,
+                                       outCount: outCount, mode: mode, src: src, dst: dst)
+                        }
+                    }
+                }
             }
-        }}
+        }
         return out
     }
-}
 
-/// MONAI `Spacingd`: resample to voxel size `pixdim` (mm), keeping the axes'
-/// directions and the minimal corner's world position. Invertible.
-public struct Spacing: Sendable {
-    public var pixdim: [Double]
-    public var mode: Resample.Mode
-
-    public init(pixdim: [Double], mode: Resample.Mode = .linear) {
-        self.pixdim = pixdim
-        self.mode = mode
-    }
-
-    public struct Record: Sendable {
-        public var inputShape: [Int]
-        public var inputAffine: [[Double]]
-        public var outputAffine: [[Double]]
-        public var unchanged: Bool
-    }
-
-    /// The output grid (affine and shape) for an input grid, as MONAI computes it.
-    public func grid(affine a: [[Double]], shape: [Int]) -> ([[Double]], [Int]) {
-        let rzs = Matrix.linear(a)
-        let d0 = (0..<3).map { c in (0..<3).map { rzs[$0][c] * rzs[$0][c] }.reduce(0, +).squareRoot() }
-        var d = (0..<3).map { $0 < pixdim.count ? pixdim[$0] : (pixdim.last ?? 1) }
-        for k in 0..<3 where abs(d0[k] - d[k]) <= 1e-3 { d[k] = d0[k] }
-        let zs = Matrix.choleskyUpper(Matrix.multiply(Matrix.transpose(rzs), rzs))
-        let rotation = Matrix.multiply(rzs, Matrix.inverse(zs))
-        var scale = [[Double]](repeating: [0, 0, 0], count: 3)
-        for r in 0..<3 { scale[r][r] = (zs[r][r] >= 0 ? 1.0 : -1.0) * abs(d[r]) }
-        let linear = Matrix.multiply(rotation, scale)
-        var b: [[Double]] = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
-        for r in 0..<3 { for c in 0..<3 { b[r][c] = linear[r][c] } }
-        // Corners of the input grid in output voxel coordinates.
-        let toOut = Matrix.multiply(Matrix.inverse(b), a)
-        var corners: [[Double]] = []
-        for i in [0.0, Double(shape[0] - 1)] { for j in [0.0, Double(shape[1] - 1)] { for k in [0.0, Double(shape[2] - 1)] {
-            corners.append([i, j, k, 1])
-        } } }
-        let mapped = corners.map { Matrix.apply(toOut, $0) }
-        let outShape = (0..<3).map { dim -> Int in
-            let values = mapped.map { $0[dim] }
-            return Int(((values.max()! - values.min()!) + 1).rounded(.toNearestOrEven))
-        }
-        // Offset: the corner that is smallest in every output direction keeps its world position.
-        var offset: [Double]?
-        for c in mapped.indices {
-            var smallest = true
-            for dim in 0..<3 {
-                for other in mapped where other[dim] - mapped[c][dim] < -1e-6 * max(1, abs(other[dim])) { smallest = false }
+    /// MONAI's to_norm_affine (align_corners False): the mapping between [-1, 1]
+    /// normalised output and input coordinates.
+    static func normalisedTheta(_ xform: [[Double]], source: [Int], target: [Int]) -> [[Double]] {
+        func normalise(_ shape: [Int]) -> [[Double]] {
+            var m = Matrix.identity(shape.count + 1)
+            for (d, n) in shape.enumerated() {
+                let size = Double(n > 0 ? n : 2)
+                m[d][d] = 2.0 / size
+                m[d][shape.count] = 1.0 / size - 1.0
             }
-            if smallest {
-                offset = Array(Matrix.apply(a, corners[c]).prefix(3))
-                break
+            return m
+        }
+        return Matrix.multiply(Matrix.multiply(normalise(source), xform), Matrix.inverse(normalise(target)))
+    }
+
+    /// torch affine_grid's base coordinates along one axis (align_corners False):
+    /// linspace(-1, 1, n) · (n − 1) / n, with linspace's two-ended evaluation.
+    static func baseGrid(_ n: Int) -> [Double] {
+        if n <= 1 { return [0] }
+        let step = 2.0 / Double(n - 1)
+        return (0..<n).map { i in
+            let v = i < n / 2 ? -1.0 + step * Double(i) : 1.0 - step * Double(n - i - 1)
+            return v * Double(n - 1) / Double(n)
+        }
+    }
+
+    /// grid_sample's unnormalisation (align_corners False) and border clamp.
+    @inline(__always)
+    static func unnormalise(_ c: Double, _ size: Int) -> Double {
+        min(max(((c + 1) * Double(size) - 1) / 2, 0), Double(size - 1))
+    }
+
+    /// Per-axis sample positions of a separable (axis-aligned) mapping: computed
+    /// once per axis instead of once per voxel, which is what keeps a 512² × 200
+    /// resample in the tens of milliseconds.
+    struct AxisTable {
+        var lo: [Int] = [], hi: [Int] = [], frac: [Double] = [], nearest: [Int] = []
+
+        /// `positions`: normalised source coordinates per output index.
+        init(positions: [Double], inSize: Int) {
+            for c in positions {
+                let p = inSize == 1 ? 0 : unnormalise(c, inSize)
+                let l = Int(p)
+                lo.append(l)
+                hi.append(min(l + 1, inSize - 1))
+                frac.append(p - Double(l))
+                nearest.append(Int(p.rounded(.toNearestOrEven)))
             }
         }
-        if offset == nil {
-            let inCenter = Matrix.apply(a, shape.map { Double($0) / 2 } + [1])
-            let outHalf = Matrix.apply(b, outShape.map { Double($0) / 2 } + [0])
-            offset = (0..<3).map { inCenter[$0] - outHalf[$0] }
+    }
+
+    private static func separableRow(_ row: Int, axes: [AxisTable], s: [Int], o: [Int], channels: Int, inCount: Int,
+                                     outCount: Int, mode: Mode, src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>) {
+        let i = row / o[1], j = row % o[1]
+        let kt = axes[2]
+        switch mode {
+        case .nearest:
+            let base = (axes[0].nearest[i] * s[1] + axes[1].nearest[j]) * s[2]
+            for ch in 0..<channels {
+                let a = src + ch * inCount + base, out = dst + ch * outCount + row * o[2]
+                for k in 0..<o[2] { out[k] = a[kt.nearest[k]] }
+            }
+        case .linear:
+            let fi = axes[0].frac[i], fj = axes[1].frac[j]
+            let r00 = (axes[0].lo[i] * s[1] + axes[1].lo[j]) * s[2], r01 = (axes[0].lo[i] * s[1] + axes[1].hi[j]) * s[2]
+            let r10 = (axes[0].hi[i] * s[1] + axes[1].lo[j]) * s[2], r11 = (axes[0].hi[i] * s[1] + axes[1].hi[j]) * s[2]
+            let w00 = (1 - fi) * (1 - fj), w01 = (1 - fi) * fj, w10 = fi * (1 - fj), w11 = fi * fj
+            for ch in 0..<channels {
+                let a = src + ch * inCount, out = dst + ch * outCount + row * o[2]
+                for k in 0..<o[2] {
+                    let k0 = kt.lo[k], k1 = kt.hi[k], fk = kt.frac[k]
+                    func lerp(_ r: Int) -> Double { Double(a[r + k0]) * (1 - fk) + Double(a[r + k1]) * fk }
+                    out[k] = Float(w00 * lerp(r00) + w01 * lerp(r01) + w10 * lerp(r10) + w11 * lerp(r11))
+                }
+            }
         }
-        for r in 0..<3 { b[r][3] = offset![r] }
-        return (b, outShape)
     }
 
-    public func callAsFunction(_ image: ImageData) -> (ImageData, Record) {
-        let (b, outShape) = grid(affine: image.affine, shape: image.spatialShape)
-        let same = outShape == image.spatialShape
-            && (0..<3).allSatisfy { r in (0..<4).allSatisfy { c in abs(b[r][c] - image.affine[r][c]) <= 1e-3 } }
-        let record = Record(inputShape: image.spatialShape, inputAffine: image.affine, outputAffine: same ? image.affine : b, unchanged: same)
-        if same { return (image, record) }
-        let transform = Matrix.multiply(Matrix.inverse(image.affine), b)
-        return (ImageData(tensor: Resample.apply(image.tensor, transform: transform, outShape: outShape, mode: mode), affine: b), record)
-    }
-
-    /// Puts an output-grid tensor (a prediction) back onto the input grid.
-    public static func invert(_ tensor: Tensor, _ record: Record, mode: Resample.Mode) -> Tensor {
-        if record.unchanged { return tensor }
-        let transform = Matrix.multiply(Matrix.inverse(record.outputAffine), record.inputAffine)
-        return Resample.apply(tensor, transform: transform, outShape: record.inputShape, mode: mode)
-    }
-}
-
-/// MONAI `ScaleIntensityRanged`.
-public struct ScaleIntensityRange: Sendable {
-    public var aMin: Float, aMax: Float, bMin: Float, bMax: Float, clip: Bool
-
-    public init(aMin: Float, aMax: Float, bMin: Float, bMax: Float, clip: Bool = false) {
-        self.aMin = aMin; self.aMax = aMax; self.bMin = bMin; self.bMax = bMax; self.clip = clip
-    }
-
-    public func callAsFunction(_ image: ImageData) -> ImageData {
-        var out = image
-        if aMax == aMin {
-            out.tensor.data = image.tensor.data.map { $0 - aMin + bMin }
-            return out
+    private static func generalRow(_ row: Int, t: [[Double]], g: [[Double]], lift: Int, s: [Int], o: [Int], channels: Int,
+                                   inCount: Int, outCount: Int, mode: Mode, src: UnsafePointer<Float>,
+                                   dst: UnsafeMutablePointer<Float>) {
+        let i = row / o[1], j = row % o[1]
+        let gi = g[0][i], gj = g[1][j]
+        for k in 0..<o[2] {
+            let gk = g[2][k]
+            // torch sums x·θ + y·θ + z·θ + θ with x the last axis; keep that order.
+            func position(_ d: Int) -> Double {
+                if d < lift { return 0 }
+                var c = t[d][2] * gk
+                if lift < 2 { c += t[d][1] * gj }
+                if lift < 1 { c += t[d][0] * gi }
+                return unnormalise(c + t[d][3], s[d])
+            }
+            let p = (position(0), position(1), position(2))
+            let index = row * o[2] + k
+            switch mode {
+            case .nearest:
+                let q = (Int(p.0.rounded(.toNearestOrEven)) * s[1] + Int(p.1.rounded(.toNearestOrEven))) * s[2]
+                    + Int(p.2.rounded(.toNearestOrEven))
+                for ch in 0..<channels { dst[ch * outCount + index] = src[ch * inCount + q] }
+            case .linear:
+                let l0 = Int(p.0), l1 = Int(p.1), l2 = Int(p.2)
+                let h0 = min(l0 + 1, s[0] - 1), h1 = min(l1 + 1, s[1] - 1), h2 = min(l2 + 1, s[2] - 1)
+                let f0 = p.0 - Double(l0), f1 = p.1 - Double(l1), f2 = p.2 - Double(l2)
+                let r00 = (l0 * s[1] + l1) * s[2], r01 = (l0 * s[1] + h1) * s[2]
+                let r10 = (h0 * s[1] + l1) * s[2], r11 = (h0 * s[1] + h1) * s[2]
+                let w00 = (1 - f0) * (1 - f1), w01 = (1 - f0) * f1, w10 = f0 * (1 - f1), w11 = f0 * f1
+                for ch in 0..<channels {
+                    let a = src + ch * inCount
+                    func lerp(_ r: Int) -> Double { Double(a[r + l2]) * (1 - f2) + Double(a[r + h2]) * f2 }
+                    dst[ch * outCount + index] = Float(w00 * lerp(r00) + w01 * lerp(r01) + w10 * lerp(r10) + w11 * lerp(r11))
+                }
+            }
         }
-        let lo = min(bMin, bMax), hi = max(bMin, bMax)
-        out.tensor.data = image.tensor.data.map { v in
-            let y = (v - aMin) / (aMax - aMin) * (bMax - bMin) + bMin
-            return clip ? min(max(y, lo), hi) : y
-        }
-        return out
     }
 }

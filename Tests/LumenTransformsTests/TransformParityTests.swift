@@ -4,60 +4,78 @@ import LumenTensor
 import Testing
 @testable import LumenTransforms
 
-/// MONAI 1.6.1 outputs made by scripts/make_transform_fixtures.py.
-@Suite("Transforms against MONAI")
+/// Every single-transform case goes through the registry (config name + args, as
+/// a bundle would configure it) and must equal MONAI's output and affine.
+@Suite("Transforms against MONAI 1.6.1")
 struct TransformParityTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    static var cases: [String] {
-        guard let index = try? JSONValue(parsing: Data(contentsOf: root.appendingPathComponent("index.json"))) else {
-            return ["<fixtures missing: run scripts/make_transform_fixtures.py>"]
-        }
-        return index["cases"]?.array?.compactMap { $0["name"]?.string } ?? []
-    }
+    static let kinds: Set<String> = [
+        "Orientationd", "Spacingd", "ScaleIntensityRanged", "NormalizeIntensityd", "ScaleIntensityd", "Resized",
+        "SpatialPadd", "SpatialCropd", "CenterSpatialCropd", "CropForegroundd", "Activationsd", "AsDiscreted",
+        "KeepLargestConnectedComponentd", "FillHolesd",
+    ]
 
-    static func matrix(_ v: JSONValue?) -> [[Double]] { v!.array!.map { $0.array!.map { $0.double! } } }
-
-    @Test("output and affine equal MONAI's", arguments: cases)
+    @Test("output and affine equal MONAI's", arguments: Fixture.names(kinds))
     func parity(name: String) throws {
-        let index = try JSONValue(parsing: Data(contentsOf: Self.root.appendingPathComponent("index.json")))
-        let spec = try #require(index["cases"]?.array?.first { $0["name"]?.string == name })
-        let x = try Npy.read(Self.root.appendingPathComponent("\(name)_x.npy"))
-        let expected = try Npy.read(Self.root.appendingPathComponent("\(name)_y.npy"))
-        let image = ImageData(tensor: x, affine: Self.matrix(spec["affine"]))
-        let args = spec["args"]!
-        let result: ImageData
-        switch spec["kind"]!.string! {
-        case "orientation":
-            let (out, record) = try Orientation(axcodes: args["axcodes"]!.string!)(image)
-            result = out
-            #expect(Orientation.invert(out.tensor, record) == x, "inverse restores the input exactly")
-        case "spacing":
-            let mode: Resample.Mode = args["mode"]!.string! == "nearest" ? .nearest : .linear
-            (result, _) = Spacing(pixdim: args["pixdim"]!.array!.map { $0.double! }, mode: mode)(image)
-        default:
-            result = ScaleIntensityRange(aMin: Float(args["a_min"]!.double!), aMax: Float(args["a_max"]!.double!),
-                                         bMin: Float(args["b_min"]!.double!), bMax: Float(args["b_max"]!.double!),
-                                         clip: args["clip"]!.bool!)(image)
+        let spec = try Fixture.spec(name)
+        let x = try Fixture.array(name, "x"), expected = try Fixture.array(name, "y")
+        let kind = try #require(spec["kind"]?.string)
+        let transform = try TransformRegistry.make(name: kind, args: spec["args"]?.object ?? [:])
+        let image = Fixture.matrix(spec["affine"]).map { ImageData(tensor: x, affine: $0) } ?? ImageData(tensor: x)
+        var state = TransformState(image: image)
+        try transform.apply(&state)
+        let diff = Fixture.maxDiff(state.image.tensor, expected)
+        print("parity \(name): shape \(state.image.tensor.shape) max|Δ| = \(diff)")
+        #expect(state.image.tensor.shape == expected.shape)
+        if kind == "Spacingd", spec["args"]?["mode"]?.string == "nearest", !Self.isDiagonal(image.affine) {
+            // Oblique + nearest: an output voxel that sits exactly half-way between two source
+            // voxels rounds whichever way the last bits of MONAI's LAPACK-solved grid fall
+            // (Lumen's grid agrees to 1e-15). Every differing voxel must be such a tie.
+            let m = Matrix.multiply(Matrix.inverse(image.affine), state.image.affine)
+            let o = Array(expected.shape.dropFirst()), n = o.reduce(1, *)
+            var mismatched = 0, untied = 0
+            for v in 0..<n where (0..<x.shape[0]).contains(where: { state.image.tensor.data[$0 * n + v] != expected.data[$0 * n + v] }) {
+                mismatched += 1
+                let index = [Double(v / (o[1] * o[2])), Double((v / o[2]) % o[1]), Double(v % o[2]), 1]
+                let p = Matrix.apply(m, index).prefix(3)
+                if !p.contains(where: { abs($0 - $0.rounded(.down) - 0.5) < 1e-9 }) { untied += 1 }
+            }
+            print("parity \(name): \(mismatched) of \(n) voxels differ, all at half-voxel ties: \(untied == 0)")
+            #expect(untied == 0, "\(untied) voxels differ away from a half-voxel tie")
+        } else if kind == "Orientationd" || kind.contains("Crop") || kind == "SpatialPadd" || kind == "FillHolesd"
+            || kind == "KeepLargestConnectedComponentd" || (kind == "AsDiscreted") {
+            #expect(diff == 0, "\(name) must be exact")
+        } else {
+            #expect(diff <= 1e-4 * Fixture.scale(expected), "max |Δ| = \(diff)")
         }
-        #expect(result.tensor.shape == expected.shape)
-        let worst = zip(result.tensor.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(worst <= 1e-4 * max(1, expected.data.map(abs).max() ?? 0), "max |Δ| = \(worst)")
-        let affine = Self.matrix(spec["out_affine"])
-        for r in 0..<4 { for c in 0..<4 { #expect(abs(result.affine[r][c] - affine[r][c]) < 1e-6, "affine[\(r)][\(c)]") } }
+        if var affine = Fixture.matrix(spec["out_affine"]) {
+            // MONAI keeps a 4×4 affine on an array it reads as 2-D; Lumen's is (r+1)×(r+1).
+            if affine.count != state.image.affine.count { affine = Matrix.affineND(affine, rank: state.image.spatialRank) }
+            #expect(Fixture.affineDiff(state.image.affine, affine) < 1e-6, "affine \(state.image.affine) vs \(affine)")
+        }
+        // Every spatial step can be undone onto the input grid.
+        if let record = state.records.last {
+            let back = record.invert(state.image.tensor, nearest: true)
+            #expect(back.shape == x.shape)
+            if kind == "Orientationd" { #expect(Fixture.maxDiff(back, x) == 0, "orientation inverse restores the input exactly") }
+        }
     }
 
-    @Test("spacing there and back returns to the input grid")
-    func spacingInverse() {
-        let x = Tensor(shape: [1, 9, 8, 6], data: (0..<432).map { Float($0 % 17) })
-        let image = ImageData(tensor: x, affine: [[1.1, 0, 0, 3], [0, 1.3, 0, -2], [0, 0, 2.5, 7], [0, 0, 0, 1]])
-        let (out, record) = Spacing(pixdim: [0.55, 0.65, 1.25], mode: .nearest)(image)
-        #expect(out.spatialShape == [17, 15, 11])
-        #expect(Spacing.invert(out.tensor, record, mode: .nearest) == x)
+    static func isDiagonal(_ a: [[Double]]) -> Bool {
+        (0..<(a.count - 1)).allSatisfy { i in (0..<(a.count - 1)).allSatisfy { j in i == j || a[i][j] == 0 } }
     }
 
-    @Test("bad axis codes are refused", arguments: ["RAA", "XYZ", "RA"])
-    func badCodes(codes: String) {
-        let image = ImageData(tensor: Tensor(zeros: [1, 2, 2, 2]), affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
-        #expect(throws: Orientation.Failure.self) { try Orientation(axcodes: codes)(image) }
+    @Test("guidance signal equals AddGuidanceSignald", arguments: Fixture.names(["AddGuidanceSignald"]))
+    func guidanceSignal(name: String) throws {
+        let spec = try Fixture.spec(name)
+        let x = try Fixture.array(name, "x"), expected = try Fixture.array(name, "y")
+        let guidance = Guidance(positive: Fixture.points(spec["positive"]), negative: Fixture.points(spec["negative"]))
+        let y = try AddGuidanceSignal()(x, guidance: guidance)
+        let diff = Fixture.maxDiff(y, expected)
+        print("parity \(name): max|Δ| = \(diff)")
+        #expect(diff <= 1e-6, "max |Δ| = \(diff)")
+        if guidance.negative.isEmpty {
+            let n = y.count / y.shape[0]
+            #expect(y.data[(2 * n)...].allSatisfy { $0 == 0 }, "an empty click list gives an all-zero channel")
+        }
     }
 }
