@@ -46,7 +46,8 @@ public enum CheckpointLoader {
         if SafetensorsFormat.looksLike(bytes) {
             return try SafetensorsFormat.load(bytes: bytes, file: name)
         }
-        if bytes.count < 8 { throw CheckpointError.truncated(file: name, detail: "only \(bytes.count) bytes") }
+        // Shorter than any header: an interrupted copy rather than some other kind of file.
+        if bytes.count < 16 { throw CheckpointError.truncated(file: name, detail: "only \(bytes.count) bytes") }
         throw CheckpointError.notACheckpoint(file: name)
     }
 
@@ -98,7 +99,7 @@ public enum CheckpointLoader {
         case .global(let m, let n): return .string("\(m).\(n)")
         case .storage(let s): return .string("<storage \(s.key)>")
         case .tensor(let ref):
-            if ref.shape.reduce(1, *) == 1, let t = try? materialize(ref) { return .number(Double(t.data[0])) }
+            if ref.shape.allSatisfy({ $0 == 1 }), let t = try? materialize(ref) { return .number(Double(t.data[0])) }
             return .string("<tensor \(ref.shape)>")
         case .opaque(let s): return .string("<\(s)>")
         }

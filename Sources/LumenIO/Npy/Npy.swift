@@ -95,7 +95,8 @@ public enum Npy {
         for s in shape {
             let (c, overflow) = count.multipliedReportingOverflow(by: s)
             guard !overflow, c <= available else {
-                throw NpyError.truncated(file: name, expected: overflow ? Int.max : c.multipliedReportingOverflow(by: size).partialValue, got: available)
+                let bytes = c.multipliedReportingOverflow(by: size)
+                throw NpyError.truncated(file: name, expected: overflow || bytes.overflow ? Int.max : bytes.partialValue, got: available)
             }
             count = c
         }
