@@ -160,4 +160,17 @@ struct CheckpointPickleTests {
         let c = try CheckpointLoader.load(bytes: P.archive([0x80, 0x04] + body + P.stop, storages: Self.storage), name: "p4.pt")
         #expect(c.tensors["w"] == Tensor(shape: [3], data: [0, 2, 4]))
     }
+
+    @Test("extras that share one value exponentially often stay small")
+    func sharedExtras() throws {
+        // bomb = ((L, L), (L, L))… sixty levels deep over one memoised list: 2^60 leaves if expanded.
+        var bomb = P.emptyList + P.mark + P.int(1) + P.int(2) + [0x65] + P.put(0)
+        for _ in 0..<60 { bomb += [0x30] + P.get(0) + P.get(0) + [0x86] + P.put(0) }
+        let model = P.orderedDict([("w", P.tensor(key: "0", numel: 6, offset: 0, shape: [6], strides: [1]))])
+        let body = P.emptyDict + P.mark + P.str("model") + model + P.str("bomb") + bomb + P.str("epoch") + P.int(5) + P.setItems
+        let c = try load(body)
+        #expect(c.tensors["w"]?.shape == [6])
+        #expect(c.extras["epoch"] == .number(5))
+        #expect(c.extras["bomb"]?.array?.count == 2)
+    }
 }

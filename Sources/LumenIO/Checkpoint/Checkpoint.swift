@@ -68,7 +68,14 @@ public enum CheckpointLoader {
                 throw CheckpointError.noStateDict(file: file, keys: top.keys)
             }
             stateDict = inner
-            for k in top.keys where k != key { extras[k] = try json(top.values[k]!, depth: 0, materialize) }
+            // One shared value can make a later key, e.g. train_conf, run out: each key gets its own share.
+            var total = 2_000_000
+            for k in top.keys where k != key {
+                var budget = min(total, 200_000)
+                let before = budget
+                extras[k] = json(top.values[k]!, budget: &budget, materialize: materialize)
+                total -= before - max(budget, 0)
+            }
         }
         var tensors: [String: Tensor] = [:]
         var order: [String] = []
@@ -83,9 +90,23 @@ public enum CheckpointLoader {
     }
 
     /// Plain Python values as JSON, so callers can search `train_conf` for a network spec.
-    static func json(_ v: PickleValue, depth: Int, _ materialize: (TensorRef) throws -> Tensor) throws -> JSONValue {
-        // The unpickler already bounds nesting; this guard keeps the walk safe on its own.
-        guard depth <= Unpickler.maxNesting else { return .null }
+    /// Memoised values may be shared many times over (a tuple of a tuple of the
+    /// same list…), so the walk has a budget: past it, values become null
+    /// instead of letting a small file expand into gigabytes of JSON.
+    static func json(_ v: PickleValue, budget: inout Int, materialize: (TensorRef) throws -> Tensor) -> JSONValue {
+        json(v, depth: 0, budget: &budget, materialize)
+    }
+
+    private static func json(_ v: PickleValue, depth: Int, budget: inout Int,
+                             _ materialize: (TensorRef) throws -> Tensor) -> JSONValue {
+        budget -= 1
+        // The unpickler already bounds nesting; the depth guard keeps this walk safe on its own.
+        guard budget >= 0, depth <= Unpickler.maxNesting else { return .null }
+        func items(_ list: [PickleValue], _ budget: inout Int) -> JSONValue {
+            var out: [JSONValue] = []
+            for item in list { out.append(json(item, depth: depth + 1, budget: &budget, materialize)) }
+            return .array(out)
+        }
         switch v {
         case .none: return .null
         case .bool(let b): return .bool(b)
@@ -93,12 +114,16 @@ public enum CheckpointLoader {
         case .float(let f): return .number(f)
         case .string(let s): return .string(s)
         case .bytes(let b): return .string(String(decoding: b, as: UTF8.self))
-        case .tuple(let t): return .array(try t.items.map { try json($0, depth: depth + 1, materialize) })
-        case .list(let l): return .array(try l.items.map { try json($0, depth: depth + 1, materialize) })
-        case .dict(let d): return .object(try d.values.mapValues { try json($0, depth: depth + 1, materialize) })
+        case .tuple(let t): return items(t.items, &budget)
+        case .list(let l): return items(l.items, &budget)
+        case .dict(let d):
+            var out: [String: JSONValue] = [:]
+            for key in d.keys { out[key] = json(d.values[key]!, depth: depth + 1, budget: &budget, materialize) }
+            return .object(out)
         case .global(let m, let n): return .string("\(m).\(n)")
         case .storage(let s): return .string("<storage \(s.key)>")
         case .tensor(let ref):
+            // A 0-d tensor in extras is usually a metric someone forgot to .item().
             if ref.shape.allSatisfy({ $0 == 1 }), let t = try? materialize(ref) { return .number(Double(t.data[0])) }
             return .string("<tensor \(ref.shape)>")
         case .opaque(let s): return .string("<\(s)>")

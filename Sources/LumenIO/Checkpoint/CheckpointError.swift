@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a weights file could not be turned into a state dict. Messages name the
 /// file, so an admin uploading a model sees what to fix.
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
@@ -54,4 +56,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(f): invalid safetensors file: \(d)"
         }
     }
+}
+
+/// Foundation callers (and `error.localizedDescription`) get the same message.
+extension CheckpointError: LocalizedError {
+    public var errorDescription: String? { description }
 }

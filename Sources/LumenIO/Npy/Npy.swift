@@ -19,6 +19,10 @@ public enum NpyError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+extension NpyError: LocalizedError {
+    public var errorDescription: String? { description }
+}
+
 /// NumPy's `.npy`, the tensor format of `lumen forward` (float32 NCDHW, C order).
 /// Reading converts any plain numeric dtype to Float32 so that inputs saved as
 /// float64 or integer label maps work too; writing is always float32 v1.0.
