@@ -11,18 +11,20 @@ struct ByteReader {
     func u64(_ o: Int) throws -> Int { try int(o, 8) }
 
     func int(_ o: Int, _ n: Int) throws -> Int {
-        guard o >= 0, n <= 8, o + n <= bytes.count else {
-            throw CheckpointError.truncated(file: file, detail: "read of \(n) bytes at offset \(o) past the end (\(bytes.count) bytes)")
+        guard o >= 0, n >= 0, n <= 8, o <= bytes.count - n else {
+            throw CheckpointError.truncated(file: file, detail: "a \(n)-byte field at offset \(o) lies past the end (\(bytes.count) bytes)")
         }
         var v: UInt64 = 0
         for k in 0..<n { v |= UInt64(bytes[o + k]) << (8 * UInt64(k)) }
-        guard v <= UInt64(Int.max) else { throw CheckpointError.badZip(file: file, detail: "field at \(o) is too large") }
+        guard v <= UInt64(Int.max) else {
+            throw CheckpointError.truncated(file: file, detail: "the field at offset \(o) holds an impossible value \(v)")
+        }
         return Int(v)
     }
 
     func slice(_ o: Int, _ n: Int) throws -> ArraySlice<UInt8> {
         guard o >= 0, n >= 0, o <= bytes.count, n <= bytes.count - o else {
-            throw CheckpointError.truncated(file: file, detail: "\(n) bytes at offset \(o) past the end (\(bytes.count) bytes)")
+            throw CheckpointError.truncated(file: file, detail: "\(n) bytes at offset \(o) lie past the end (\(bytes.count) bytes)")
         }
         return bytes[o..<(o + n)]
     }

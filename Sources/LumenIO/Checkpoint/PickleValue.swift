@@ -1,39 +1,68 @@
 /// Values the state-dict subset of pickle can build. Lists and dicts are
 /// classes because pickle fills them after they are memoised.
-indirect enum PickleValue {
+enum PickleValue {
     case none
     case bool(Bool)
     case int(Int64)
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     case global(module: String, name: String)
     case storage(StorageRef)
     case tensor(TensorRef)
+    /// Something a state dict can carry but Lumen does not need (numpy dtypes, slices).
     case opaque(String)
-    case mark
 
     var text: String? { if case .string(let s) = self { return s } else { return nil } }
     var integer: Int? { if case .int(let i) = self { return Int(i) } else { return nil } }
+
+    /// How deeply containers nest below this value; bounded so that walking or
+    /// freeing a hostile pickle cannot exhaust the stack.
+    var nesting: Int {
+        switch self {
+        case .tuple(let t): t.nesting
+        case .list(let l): l.nesting
+        case .dict(let d): d.nesting
+        default: 0
+        }
+    }
+
+    /// The items of a tuple or list (pickle uses both for argument lists).
+    var sequence: [PickleValue]? {
+        switch self {
+        case .tuple(let t): t.items
+        case .list(let l): l.items
+        default: nil
+        }
+    }
 }
 
-final class PickleList { var items: [PickleValue] = [] }
+struct PickleTuple {
+    let items: [PickleValue]
+    let nesting: Int
+}
 
-final class PickleDict {
+/// Containers are sealed once placed inside another value. Python's pickler
+/// always finishes a container before its parent takes it, so a later write
+/// can only come from a crafted file trying to build cycles or deep chains.
+class PickleContainer {
+    var nesting = 0
+    var sealed = false
+}
+
+final class PickleList: PickleContainer {
+    var items: [PickleValue] = []
+}
+
+final class PickleDict: PickleContainer {
     var keys: [String] = []
     var values: [String: PickleValue] = [:]
-    func set(_ key: PickleValue, _ value: PickleValue) {
-        let k: String
-        switch key {
-        case .string(let s): k = s
-        case .int(let i): k = String(i)
-        default: k = "\(key)"
-        }
-        if values[k] == nil { keys.append(k) }
-        values[k] = value
+
+    func set(_ key: String, _ value: PickleValue) {
+        if values.updateValue(value, forKey: key) == nil { keys.append(key) }
     }
 }
 
@@ -52,7 +81,7 @@ struct TensorRef {
     var strides: [Int]
 }
 
-enum TorchDType: String {
+enum TorchDType: String, Sendable {
     case float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool
 
     var size: Int {
