@@ -6,7 +6,7 @@ import Foundation
 /// The column buffer covers a few output rows at a time, never the whole
 /// volume: a 3×3×3 convolution over 96³ with 32 input channels would need a
 /// 3.8 GB column matrix at once. Each chunk runs its own single-threaded sgemm
-/// on Lumen's pool, and bias + activation are applied while the chunk is hot.
+/// on Lumen's pool, and the epilogue is applied while the chunk is hot.
 public enum Convolution {
     /// Output floats one column chunk aims at (K × P ≈ 1 MiB of scratch).
     static let chunkFloats: Int = {
@@ -16,6 +16,15 @@ public enum Convolution {
 
     public static func forward(_ x: Tensor, weight: Tensor, bias: [Float]?, geometry: ConvGeometry,
                                activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
+        var out = Tensor(uninitialized: [x.shape[0], weight.shape[0]] + geometry.convOutput(x.spatialShape))
+        run(x, weight: weight, geometry: geometry, epilogue: ChannelEpilogue(bias: bias, activation: activation),
+            pool: pool, into: &out)
+        return out
+    }
+
+    /// `out` must already have the output shape; every element is written.
+    static func run(_ x: Tensor, weight: Tensor, geometry: ConvGeometry, epilogue: ChannelEpilogue,
+                    pool: ComputePool, into out: inout Tensor) {
         let (n, cin, d, h, w) = x.dims5
         let (k, s, p, _) = geometry.as3D
         let cout = weight.shape[0]
@@ -24,7 +33,7 @@ public enum Convolution {
         let (od, oh, ow) = outSpatial.count == 3 ? (outSpatial[0], outSpatial[1], outSpatial[2]) : (1, outSpatial[0], outSpatial[1])
         let kk = cin * k[0] * k[1] * k[2]
         let inCount = d * h * w, outCount = od * oh * ow
-        var out = Tensor(uninitialized: [n, cout] + outSpatial)
+        precondition(out.shape == [n, cout] + outSpatial, "conv output buffer \(out.shape) is not \([n, cout] + outSpatial)")
         FlopCounter.add(n * outCount * cout * kk)
         let pointwise = k == [1, 1, 1] && s == [1, 1, 1] && p == [0, 0, 0]
 
@@ -35,10 +44,11 @@ public enum Convolution {
             for b in 0..<n {
                 let xIn = xp + b * cin * inCount, yOut = op + b * cout * outCount
                 if pointwise {
+                    // A 1×1×1 convolution is already a GEMM over the input: no columns needed.
                     pool.parallelRanges(outCount, minimum: 256) { r in
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(r.count), Int32(cin),
                                     1, wp, Int32(cin), xIn + r.lowerBound, Int32(inCount), 0, yOut + r.lowerBound, Int32(outCount))
-                        epilogue(yOut, rows: cout, ld: outCount, columns: r, bias: bias, activation: activation)
+                        epilogue.apply(rows: yOut, channels: 0..<cout, ld: outCount, columns: r)
                     }
                     continue
                 }
@@ -55,20 +65,10 @@ public enum Convolution {
                     let c0 = r0 * ow
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(kk),
                                 1, wp, Int32(kk), col, Int32(cols), 0, yOut + c0, Int32(outCount))
-                    epilogue(yOut, rows: cout, ld: outCount, columns: c0..<(c0 + cols), bias: bias, activation: activation)
+                    epilogue.apply(rows: yOut, channels: 0..<cout, ld: outCount, columns: c0..<(c0 + cols))
                 }
             }
         }}}
-        return out
-    }
-
-    @inline(__always)
-    static func epilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, ld: Int, columns: Range<Int>,
-                         bias: [Float]?, activation: Activation) {
-        if bias == nil && activation == .identity { return }
-        for r in 0..<rows {
-            activation.apply(y + r * ld + columns.lowerBound, count: columns.count, bias: bias?[r] ?? 0)
-        }
     }
 
     /// Columns for output rows `rows` (a row = one (z, y) pair, `ow` positions).
@@ -93,10 +93,11 @@ public enum Convolution {
                         let off = c - p[2]
                         if s[2] == 1 {
                             // Valid x range for ix = x + off in [0, w).
-                            let lo = max(0, -off), hi = min(ow, w - off)
-                            if lo > 0 { dst.advanced(by: q).update(repeating: 0, count: min(lo, ow)) }
+                            let lo = min(ow, max(0, -off)), hi = min(ow, w - off)
+                            if lo > 0 { dst.advanced(by: q).update(repeating: 0, count: lo) }
                             if hi > lo { dst.advanced(by: q + lo).update(from: src + lo + off, count: hi - lo) }
-                            if hi < ow { dst.advanced(by: q + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                            let tail = max(hi, lo)
+                            if tail < ow { dst.advanced(by: q + tail).update(repeating: 0, count: ow - tail) }
                         } else {
                             for xo in 0..<ow {
                                 let ix = xo * s[2] + off

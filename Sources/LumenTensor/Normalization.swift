@@ -52,13 +52,19 @@ public enum Normalization {
     /// Eval BatchNorm (or any per-channel affine) when it cannot be folded.
     public static func channelAffine(_ x: Tensor, scale: [Float], shift: [Float], activation: Activation = .identity) -> Tensor {
         var out = x
-        let n = x.shape[0], c = x.shape[1], spatial = x.spatialCount
-        out.data.withUnsafeMutableBufferPointer { ob in
-            for b in 0..<n { for ch in 0..<c {
-                let q = ob.baseAddress! + (b * c + ch) * spatial
-                for i in 0..<spatial { q[i] = activation(q[i] * scale[ch] + shift[ch]) }
-            } }
-        }
+        channelAffine(&out, scale: scale, shift: shift, activation: activation, pool: .shared)
         return out
+    }
+
+    static func channelAffine(_ x: inout Tensor, scale: [Float], shift: [Float], activation: Activation, pool: ComputePool) {
+        let n = x.shape[0], c = x.shape[1], spatial = x.spatialCount
+        precondition(scale.count == c && shift.count == c, "affine of \(scale.count)/\(shift.count) values on \(c) channels")
+        x.data.withUnsafeMutableBufferPointer { ob in
+            let base = ob.baseAddress!
+            pool.parallelFor(n * c) { plane in
+                let ch = plane % c
+                activation.apply(base + plane * spatial, count: spatial, scale: scale[ch], shift: shift[ch])
+            }
+        }
     }
 }

@@ -137,16 +137,31 @@ public enum Ops {
         return out
     }
 
-    public static func softmaxChannels(_ x: Tensor) -> Tensor {
-        var out = x
+    public static func softmaxChannels(_ x: Tensor) -> Tensor { softmax(x, pool: .shared) }
+
+    /// Softmax over channels, max-subtracted as torch does, one spatial block
+    /// at a time so the channel loop walks contiguous rows.
+    static func softmax(_ x: Tensor, pool: ComputePool) -> Tensor {
+        var out = Tensor(uninitialized: x.shape)
         let n = x.shape[0], c = x.shape[1], s = x.spatialCount
-        for b in 0..<n { for i in 0..<s {
-            var m = -Float.infinity
-            for ch in 0..<c { m = max(m, x.data[(b * c + ch) * s + i]) }
-            var sum: Float = 0
-            for ch in 0..<c { let e = expf(x.data[(b * c + ch) * s + i] - m); out.data[(b * c + ch) * s + i] = e; sum += e }
-            for ch in 0..<c { out.data[(b * c + ch) * s + i] /= sum }
-        } }
+        let block = 1024
+        let blocks = (s + block - 1) / block
+        x.data.withUnsafeBufferPointer { xb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let xp = xb.baseAddress!, op = ob.baseAddress!
+            pool.parallelFor(n * blocks) { item in
+                let b = item / blocks, i0 = (item % blocks) * block, len = min(block, s - i0)
+                let src = xp + b * c * s + i0, dst = op + b * c * s + i0
+                var m = [Float](repeating: -.infinity, count: len)
+                var sum = [Float](repeating: 0, count: len)
+                for ch in 0..<c { let row = src + ch * s; for i in 0..<len { m[i] = max(m[i], row[i]) } }
+                for ch in 0..<c {
+                    let row = src + ch * s, o = dst + ch * s
+                    for i in 0..<len { let e = expf(row[i] - m[i]); o[i] = e; sum[i] += e }
+                }
+                for ch in 0..<c { let o = dst + ch * s; for i in 0..<len { o[i] /= sum[i] } }
+            }
+        }}
         return out
     }
 }

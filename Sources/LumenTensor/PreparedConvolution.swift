@@ -1,0 +1,81 @@
+/// A convolution whose weights have been turned, once, into the form its
+/// fastest kernel wants (Winograd-transformed for 3×3×3 stride 1), with the
+/// bias and epilogue folded into one per-channel affine.
+///
+/// Networks run the same layer on every sliding window; preparing once keeps
+/// the weight transform (64 × Cout × Cin floats) out of the per-window cost.
+/// `Kernels.conv` prepares on every call and is meant for one-off use.
+public final class PreparedConvolution: Sendable {
+    public enum Method: Sendable, Equatable { case gemm, winograd, transposed }
+
+    public let weight: Tensor
+    public let geometry: ConvGeometry
+    public let method: Method
+    let epilogue: ChannelEpilogue
+    let winogradWeights: [Float]?
+
+    /// `weight` is [Cout, Cin, k…] for a convolution and [Cin, Cout, k…]
+    /// (PyTorch's ConvTranspose layout) when `transposed`.
+    public init(weight: Tensor, bias: [Float]?, geometry: ConvGeometry, epilogue: Epilogue = .init(),
+                transposed: Bool = false) {
+        precondition(weight.rank == geometry.kernel.count + 2,
+                     "weight \(weight.shape) does not fit a \(geometry.kernel.count)-D kernel \(geometry.kernel)")
+        precondition(Array(weight.shape.dropFirst(2)) == geometry.kernel,
+                     "weight \(weight.shape) does not match kernel \(geometry.kernel)")
+        let cout = transposed ? weight.shape[1] : weight.shape[0]
+        for (name, v) in [("bias", bias), ("scale", epilogue.scale), ("shift", epilogue.shift)] {
+            if let v { precondition(v.count == cout, "\(name) has \(v.count) values for \(cout) output channels") }
+        }
+        self.weight = weight
+        self.geometry = geometry
+        self.epilogue = ChannelEpilogue(bias: bias, epilogue)
+        if transposed {
+            method = .transposed
+            winogradWeights = nil
+        } else if Self.winogradFits(geometry: geometry, cin: weight.shape[1], cout: cout) {
+            method = .winograd
+            winogradWeights = Winograd.transformWeights(weight)
+        } else {
+            method = .gemm
+            winogradWeights = nil
+        }
+    }
+
+    public var inChannels: Int { method == .transposed ? weight.shape[0] : weight.shape[1] }
+    public var outChannels: Int { method == .transposed ? weight.shape[1] : weight.shape[0] }
+
+    static func winogradFits(geometry g: ConvGeometry, cin: Int, cout: Int) -> Bool {
+        Winograd.enabled && g.kernel == [3, 3, 3] && g.stride == [1, 1, 1] && g.padding == [1, 1, 1]
+            && min(cin, cout) >= Winograd.minimumChannels
+    }
+
+    public func outputShape(for input: [Int]) -> [Int] {
+        let spatial = Array(input.dropFirst(2))
+        return [input[0], outChannels] + (method == .transposed ? geometry.transposedOutput(spatial) : geometry.convOutput(spatial))
+    }
+
+    public func callAsFunction(_ x: Tensor, pool: ComputePool = .shared) -> Tensor {
+        var out = Tensor(uninitialized: outputShape(for: x.shape))
+        run(x, into: &out, pool: pool)
+        return out
+    }
+
+    /// Writes into a caller-owned buffer (a memory planner's slot) instead of
+    /// allocating; `out` is reshaped to the output shape and must already hold
+    /// exactly that many values, so its storage is reused when uniquely owned.
+    public func run(_ x: Tensor, into out: inout Tensor, pool: ComputePool = .shared) {
+        precondition(x.rank == geometry.kernel.count + 2 && x.shape[1] == inChannels,
+                     "input \(x.shape) does not fit a convolution taking \(inChannels) channels in \(geometry.kernel.count)-D")
+        let shape = outputShape(for: x.shape)
+        precondition(out.count == shape.reduce(1, *), "output buffer holds \(out.count) values, \(shape) needs \(shape.reduce(1, *))")
+        out.shape = shape
+        switch method {
+        case .winograd:
+            Winograd.run(x, transformed: winogradWeights!, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
+        case .gemm:
+            Convolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
+        case .transposed:
+            TransposedConvolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
+        }
+    }
+}
