@@ -53,6 +53,9 @@ public struct NetworkSpec: Sendable, Equatable {
 
 /// A MONAI network bound to its weights and frozen for inference: BatchNorm
 /// folded into convolutions, activations fused, nothing left to decide per call.
+///
+/// `forward` only reads the bound weights, so one instance may serve
+/// concurrent requests; `load` rebinds them and must not overlap a forward.
 public final class Network: @unchecked Sendable {
     public let spec: NetworkSpec
     private let body: NetworkBody
@@ -61,6 +64,7 @@ public final class Network: @unchecked Sendable {
     public var outChannels: Int { body.outChannels }
     public var spatialDims: Int { body.spatialDims }
     public var sizeMultiple: [Int] { body.sizeMultiple }
+    var plan: ExecutionPlan { body.plan }
 
     /// Builds the layers only; `expectedKeys` is then available (for random-weight benchmarks).
     public init(spec: NetworkSpec) throws {
@@ -97,6 +101,9 @@ public final class Network: @unchecked Sendable {
         }
         let spatial = Array(shape.dropFirst(2))
         guard spatial.allSatisfy({ $0 >= 1 }), shape[0] >= 1 else { throw NetworkError.badInput("empty input shape \(shape)") }
+        if spatial.contains(where: { $0 < body.minimumSize }) {
+            throw NetworkError.badInput("\(spec.name) needs every spatial size to be at least \(body.minimumSize), got \(spatial); pad the input")
+        }
         if zip(spatial, sizeMultiple).contains(where: { $0 % $1 != 0 }) {
             throw NetworkError.badInput("\(spec.name) needs spatial sizes divisible by \(sizeMultiple), got \(spatial); pad the input")
         }
@@ -105,5 +112,33 @@ public final class Network: @unchecked Sendable {
     public func forward(_ x: Tensor) throws -> Tensor {
         try validate(x.shape)
         return body.forward(x)
+    }
+
+    /// Estimated peak of live activation memory during `forward` for this
+    /// input shape, in bytes: every tensor is freed after its last reader, so
+    /// this is the widest point of the plan, input included. Kernel scratch
+    /// (im2col panels, Winograd tiles) comes on top. Lets a server decide how
+    /// many windows it can run at once before it runs any.
+    public func peakBytes(inputShape: [Int]) throws -> Int {
+        try validate(inputShape)
+        return body.plan.peakBytes(input: inputShape)
+    }
+
+    /// Multiply-adds of every convolution for this input shape (norms,
+    /// activations and copies are not counted).
+    public func multiplyAdds(inputShape: [Int]) throws -> Int {
+        try validate(inputShape)
+        return body.plan.multiplyAdds(input: inputShape)
+    }
+
+    /// Floating-point operations (2 per multiply-add) for GFLOP/s reports.
+    public func flops(inputShape: [Int]) throws -> Int {
+        2 * (try multiplyAdds(inputShape: inputShape))
+    }
+
+    /// The shape `forward` returns for an input of this shape.
+    public func outputShape(inputShape: [Int]) throws -> [Int] {
+        try validate(inputShape)
+        return body.plan.shapes(input: inputShape)[body.plan.output]
     }
 }

@@ -11,8 +11,9 @@ final class ConvOp {
     private(set) var weight = Tensor(zeros: [0])
     private(set) var bias: [Float]?
     var activation: Activation = .identity
-    /// Winograd-transformed weights, for 3×3×3 stride-1 convolutions.
-    private var winograd: [Float]?
+    /// The kernel-ready form (Winograd-transformed weights, fused epilogue),
+    /// made once per load so no window pays for it.
+    private var prepared: PreparedConvolution?
 
     init(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, kernel: [Int], stride: [Int],
          padding: [Int], outputPadding: [Int]? = nil, bias hasBias: Bool, transposed: Bool = false) {
@@ -26,54 +27,58 @@ final class ConvOp {
         if let biasKey { store.declare(biasKey, [outC]) }
     }
 
+    /// Takes the raw checkpoint values; `freeze` must follow once fusion is decided.
     func bind(_ store: ParamStore) {
         weight = store[weightKey]
         bias = biasKey.map { store[$0].data }
-        prepare()
-    }
-
-    private var winogradEligible: Bool {
-        !transposed && geometry.kernel == [3, 3, 3] && geometry.stride == [1, 1, 1] && geometry.padding == [1, 1, 1]
-            && Winograd.enabled && min(inChannels, outChannels) >= Winograd.minimumChannels
-    }
-
-    private func prepare() {
-        winograd = winogradEligible ? Winograd.transformWeights(weight) : nil
+        activation = .identity
+        prepared = nil
     }
 
     /// Eval BatchNorm after this conv: w' = w·scale[o], b' = b·scale[o] + shift[o].
     func fold(scale: [Float], shift: [Float]) {
         let k = weight.shape.dropFirst(2).reduce(1, *)
-        for i in 0..<weight.shape[0] {
-            for j in 0..<weight.shape[1] {
-                let o = transposed ? j : i
-                let base = (i * weight.shape[1] + j) * k
-                for t in 0..<k { weight.data[base + t] *= scale[o] }
+        let rows = weight.shape[0], cols = weight.shape[1]
+        weight.data.withUnsafeMutableBufferPointer { w in
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    let factor = scale[transposed ? j : i]
+                    let base = (i * cols + j) * k
+                    for t in 0..<k { w[base + t] *= factor }
+                }
             }
         }
         let b = bias ?? [Float](repeating: 0, count: outChannels)
         bias = (0..<outChannels).map { b[$0] * scale[$0] + shift[$0] }
-        prepare()
+    }
+
+    func freeze() {
+        prepared = PreparedConvolution(weight: weight, bias: bias, geometry: geometry,
+                                       epilogue: Epilogue(activation: activation), transposed: transposed)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        Profiler.measure("\(transposed ? "convT" : winograd != nil ? "conv-winograd" : "conv") \(inChannels)→\(outChannels) k\(geometry.kernel.map(String.init).joined(separator: "×")) s\(geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
-            run(x)
+        let conv = prepared!
+        return Profiler.measure("\(label(conv.method)) \(inChannels)→\(outChannels) k\(geometry.kernel.map(String.init).joined(separator: "×")) s\(geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            conv(x)
         }
     }
 
-    func run(_ x: Tensor) -> Tensor {
-        if let winograd {
-            return Winograd.forward(x, transformed: winograd, cout: outChannels, bias: bias, activation: activation)
+    private func label(_ method: PreparedConvolution.Method) -> String {
+        switch method {
+        case .gemm: return "conv"
+        case .winograd: return "conv-winograd"
+        case .transposed: return "convT"
         }
-        return transposed
-            ? TransposedConvolution.forward(x, weight: weight, bias: bias, geometry: geometry, activation: activation)
-            : Convolution.forward(x, weight: weight, bias: bias, geometry: geometry, activation: activation)
+    }
+
+    func outputSpatial(_ spatial: [Int]) -> [Int] {
+        transposed ? geometry.transposedOutput(spatial) : geometry.convOutput(spatial)
     }
 
     /// Multiply-adds, for GFLOP/s.
     func macs(input spatial: [Int]) -> (Int, [Int]) {
-        let out = transposed ? geometry.transposedOutput(spatial) : geometry.convOutput(spatial)
+        let out = outputSpatial(spatial)
         let k = geometry.kernel.reduce(1, *)
         let positions = (transposed ? spatial : out).reduce(1, *)
         return (positions * k * inChannels * outChannels, out)
@@ -104,6 +109,7 @@ final class NormOp {
     }
 
     func bind(_ store: ParamStore) {
+        activation = .identity
         if store.has(prefix + "weight") { weight = store[prefix + "weight"].data; bias = store[prefix + "bias"].data }
         if kind == .batch {
             let mean = store[prefix + "running_mean"].data, variance = store[prefix + "running_var"].data
@@ -118,9 +124,9 @@ final class NormOp {
 
     private func apply(_ x: Tensor) -> Tensor {
         switch kind {
-        case .batch: return Normalization.channelAffine(x, scale: scale, shift: shift, activation: activation)
-        case .instance: return Normalization.instanceNorm(x, weight: weight, bias: bias, activation: activation)
-        case .group(let g): return Normalization.groupNorm(x, groups: g, weight: weight, bias: bias, activation: activation)
+        case .batch: return Kernels.channelAffine(x, scale: scale, shift: shift, activation: activation)
+        case .instance: return Kernels.instanceNorm(x, weight: weight, bias: bias, activation: activation)
+        case .group(let g): return Kernels.groupNorm(x, groups: g, weight: weight, bias: bias, activation: activation)
         }
     }
 }
@@ -177,6 +183,7 @@ final class Chain {
                     c.fold(scale: n.scale, shift: n.shift); i += 1
                 }
                 if i + 1 < ops.count, case .act(let a) = ops[i + 1] { c.activation = a.activation; i += 1 }
+                c.freeze()
                 frozen.append(.conv(c))
             case .norm(let n):
                 if i + 1 < ops.count, case .act(let a) = ops[i + 1] { n.activation = a.activation; i += 1 }
@@ -188,17 +195,40 @@ final class Chain {
         }
     }
 
-    /// The activation this chain ends with, when a residual add must apply it after the sum.
     func callAsFunction(_ x: Tensor) -> Tensor {
         var t = x
         for op in frozen {
             switch op {
             case .conv(let c): t = c(t)
             case .norm(let n): t = n(t)
-            case .act(let a): t = Ops.activate(t, a.activation)
+            case .act(let a): Kernels.activate(&t, a.activation)
             }
         }
         return t
+    }
+
+    /// The ops as they will run: fused after bind, as declared before it.
+    var runningOps: [Op] { frozen.isEmpty ? ops : frozen }
+
+    func outputShape(_ input: [Int]) -> [Int] {
+        var shape = input
+        for op in ops {
+            if case .conv(let c) = op { shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2))) }
+        }
+        return shape
+    }
+
+    /// Bytes this chain adds on top of its (still live) input: each op's
+    /// output exists together with the previous op's output while it runs.
+    func transientBytes(input: [Int]) -> Int {
+        var shape = input, previous = 0, peak = 0
+        for op in runningOps {
+            if case .conv(let c) = op { shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2))) }
+            let bytes = shape.reduce(1, *) * MemoryLayout<Float>.size
+            peak = max(peak, previous + bytes)
+            previous = bytes
+        }
+        return peak
     }
 
     func macs(input spatial: [Int]) -> (Int, [Int]) {

@@ -7,7 +7,7 @@ final class UNet: NetworkBody {
     let store = ParamStore()
     let inChannels: Int, outChannels: Int, spatialDims: Int
     let sizeMultiple: [Int]
-    private let root: UNetLevel
+    let plan: ExecutionPlan
 
     init(args: [String: JSONValue]) throws {
         let a = try NetworkArgs(network: "UNet", values: args, known: [
@@ -36,8 +36,10 @@ final class UNet: NetworkBody {
             bias: try a.bool("bias", true))
         let product = strides.reduce(1, *)
         sizeMultiple = [Int](repeating: product, count: spatialDims)
-        root = UNetLevel(store, prefix: "model.", in: inChannels, out: outChannels, channels: channels,
-                         strides: strides, top: true, c: config)
+        let builder = PlanBuilder()
+        let output = UNetBuilder(store: store, b: builder, c: config).level(
+            builder.input, prefix: "model.", in: inChannels, out: outChannels, channels: channels, strides: strides, top: true)
+        plan = builder.finish(output: output)
         // MONAI ≤ 0.3 named the ADN children `norm` and `act`.
         store.aliases = { key in
             key.contains(".adn.N.") ? [key.replacingOccurrences(of: ".adn.N.", with: ".norm.")]
@@ -45,111 +47,76 @@ final class UNet: NetworkBody {
         }
     }
 
-    func bind() { root.bind(store) }
-    func forward(_ x: Tensor) -> Tensor { root(x) }
 }
 
 struct UNetConfig {
     var dims: Int, kernel: Int, upKernel: Int, resUnits: Int
     var norm: NormKind?, act: ActKind?, bias: Bool
+
+    func repeated(_ v: Int) -> [Int] { [Int](repeating: v, count: dims) }
 }
 
-/// Either a residual unit or a plain chain; both map a tensor to a tensor.
-final class UNetBlock {
-    let main: Chain
-    let residual: Chain?
-    let identityResidual: Bool
+/// Builds MONAI UNet's blocks into a plan; key prefixes mirror the nesting
+/// of MONAI's Sequentials.
+struct UNetBuilder {
+    let store: ParamStore
+    let b: PlanBuilder
+    let c: UNetConfig
 
-    init(main: Chain, residual: Chain?, identityResidual: Bool) {
-        self.main = main; self.residual = residual; self.identityResidual = identityResidual
-    }
-
-    func bind(_ store: ParamStore) { main.bind(store); residual?.bind(store) }
-
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = main(x)
-        if let residual { return Ops.add(y, residual(x)) }
-        return identityResidual ? Ops.add(y, x) : y
-    }
-
-    /// MONAI `ResidualUnit`: `conv.unitK` subunits, then `residual` (conv or identity) added at the end.
-    static func residualUnit(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, stride: Int, subunits: Int,
-                             lastConvOnly: Bool, c: UNetConfig) -> UNetBlock {
+    /// MONAI `ResidualUnit`: `conv.unitK` subunits, then `residual` (strided
+    /// conv, 1×1 conv or identity) added after the last unit's activation.
+    func residualUnit(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int, subunits: Int, lastConvOnly: Bool) -> Slot {
         let main = Chain()
         var channels = inC, s = stride
         let n = max(1, subunits)
         for unit in 0..<n {
             main.append(contentsOf: monaiConvolution(
-                store, prefix: "\(prefix)conv.unit\(unit).", in: channels, out: outC,
-                kernel: [Int](repeating: c.kernel, count: c.dims), stride: [Int](repeating: s, count: c.dims),
-                norm: c.norm, act: c.act, bias: c.bias, convOnly: lastConvOnly && unit == n - 1))
+                store, prefix: "\(prefix)conv.unit\(unit).", in: channels, out: outC, kernel: c.repeated(c.kernel),
+                stride: c.repeated(s), norm: c.norm, act: c.act, bias: c.bias, convOnly: lastConvOnly && unit == n - 1))
             channels = outC; s = 1
         }
+        var residual = x
         if stride != 1 || inC != outC {
             let k = stride == 1 ? 1 : c.kernel
-            let conv = ConvOp(store, prefix: "\(prefix)residual.", in: inC, out: outC,
-                              kernel: [Int](repeating: k, count: c.dims), stride: [Int](repeating: stride, count: c.dims),
-                              padding: [Int](repeating: (k - 1) / 2, count: c.dims), bias: c.bias)
-            return UNetBlock(main: main, residual: Chain([.conv(conv)]), identityResidual: false)
+            let conv = ConvOp(store, prefix: "\(prefix)residual.", in: inC, out: outC, kernel: c.repeated(k), stride: c.repeated(stride),
+                              padding: c.repeated((k - 1) / 2), bias: c.bias)
+            residual = b.conv(conv, x)
         }
-        return UNetBlock(main: main, residual: nil, identityResidual: true)
+        return b.add(b.chain(main, x), residual)
     }
 
-    static func down(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, stride: Int, c: UNetConfig) -> UNetBlock {
+    func down(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int) -> Slot {
         if c.resUnits > 0 {
-            return residualUnit(store, prefix: prefix, in: inC, out: outC, stride: stride, subunits: c.resUnits, lastConvOnly: false, c: c)
+            return residualUnit(x, prefix: prefix, in: inC, out: outC, stride: stride, subunits: c.resUnits, lastConvOnly: false)
         }
-        let chain = monaiConvolution(store, prefix: prefix, in: inC, out: outC, kernel: [Int](repeating: c.kernel, count: c.dims),
-                                     stride: [Int](repeating: stride, count: c.dims), norm: c.norm, act: c.act, bias: c.bias)
-        return UNetBlock(main: chain, residual: nil, identityResidual: false)
+        return b.chain(monaiConvolution(store, prefix: prefix, in: inC, out: outC, kernel: c.repeated(c.kernel),
+                                        stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias), x)
     }
 
-    static func up(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, stride: Int, top: Bool, c: UNetConfig) -> UNetBlock {
+    /// Transposed Convolution (conv-only at the top without residual units),
+    /// then with residual units a one-unit ResidualUnit whose residual is identity.
+    func up(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int, top: Bool) -> Slot {
         let convPrefix = c.resUnits > 0 ? prefix + "0." : prefix
-        let up = monaiConvolution(store, prefix: convPrefix, in: inC, out: outC, kernel: [Int](repeating: c.upKernel, count: c.dims),
-                                  stride: [Int](repeating: stride, count: c.dims), norm: c.norm, act: c.act, bias: c.bias,
-                                  convOnly: top && c.resUnits == 0, transposed: true)
-        guard c.resUnits > 0 else { return UNetBlock(main: up, residual: nil, identityResidual: false) }
-        let unit = residualUnit(store, prefix: prefix + "1.", in: outC, out: outC, stride: 1, subunits: 1, lastConvOnly: top, c: c)
-        return UNetBlock(main: up, residual: nil, identityResidual: false).then(unit)
+        let t = b.chain(monaiConvolution(store, prefix: convPrefix, in: inC, out: outC, kernel: c.repeated(c.upKernel),
+                                         stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias,
+                                         convOnly: top && c.resUnits == 0, transposed: true), x)
+        guard c.resUnits > 0 else { return t }
+        return residualUnit(t, prefix: prefix + "1.", in: outC, out: outC, stride: 1, subunits: 1, lastConvOnly: top)
     }
 
-    private var next: UNetBlock?
-    func then(_ block: UNetBlock) -> UNetBlock { next = block; return self }
-    func run(_ x: Tensor) -> Tensor { let y = self(x); return next.map { $0.run(y) } ?? y }
-    func bindAll(_ store: ParamStore) { bind(store); next?.bindAll(store) }
-}
-
-final class UNetLevel {
-    let down: UNetBlock
-    let inner: UNetLevel?
-    let bottom: UNetBlock?
-    let up: UNetBlock
-
-    init(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, channels: [Int], strides: [Int], top: Bool, c: UNetConfig) {
+    /// One level: down → (deeper level or bottom) → concat(encoder first) → up.
+    func level(_ x: Slot, prefix: String, in inC: Int, out outC: Int, channels: [Int], strides: [Int], top: Bool) -> Slot {
         let ch = channels[0], s = strides[0]
-        down = UNetBlock.down(store, prefix: prefix + "0.", in: inC, out: ch, stride: s, c: c)
-        let upIn: Int
+        let d = down(x, prefix: prefix + "0.", in: inC, out: ch, stride: s)
+        let inner: Slot, upIn: Int
         if channels.count > 2 {
-            inner = UNetLevel(store, prefix: prefix + "1.submodule.", in: ch, out: ch, channels: Array(channels.dropFirst()),
-                              strides: Array(strides.dropFirst()), top: false, c: c)
-            bottom = nil
+            inner = level(d, prefix: prefix + "1.submodule.", in: ch, out: ch, channels: Array(channels.dropFirst()),
+                          strides: Array(strides.dropFirst()), top: false)
             upIn = 2 * ch
         } else {
-            inner = nil
-            bottom = UNetBlock.down(store, prefix: prefix + "1.submodule.", in: ch, out: channels[1], stride: 1, c: c)
+            inner = down(d, prefix: prefix + "1.submodule.", in: ch, out: channels[1], stride: 1)
             upIn = ch + channels[1]
         }
-        up = UNetBlock.up(store, prefix: prefix + "2.", in: upIn, out: outC, stride: s, top: top, c: c)
-    }
-
-    func bind(_ store: ParamStore) {
-        down.bindAll(store); inner?.bind(store); bottom?.bindAll(store); up.bindAll(store)
-    }
-
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let d = down.run(x)
-        let i = inner.map { $0(d) } ?? bottom!.run(d)
-        return up.run(Ops.concatChannels(d, i))
+        return up(b.concat(d, inner), prefix: prefix + "2.", in: upIn, out: outC, stride: s, top: top)
     }
 }
