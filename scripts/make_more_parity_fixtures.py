@@ -3,7 +3,7 @@
 set (make_parity_fixtures.py) leaves out — batch size 2, kernel 5, residual
 units 4 with dropout and surplus strides, affine instance norm, bias=False,
 SegResNet's deprecated norm_name/num_groups, DynUNet deep supervision with
-trans_bias, a strided DynUNet input block, group norm in BasicUNet/DynUNet.
+trans_bias, a strided DynUNet input block, group norm in BasicUNet/DynUNet, per-dim UNet kernels.
 
 Writes Tests/LumenNNTests/Fixtures/parity-more/<name>/{net.json, model.pt, x.npy, y.npy} + index.json.
 Run: .venv-ref/bin/python scripts/make_more_parity_fixtures.py
@@ -45,6 +45,9 @@ CONFIGS = [
         "norm_name": ["group", {"num_groups": 2}], "act_name": ["relu", {}], "res_block": True}}, [1, 1, 16, 12, 8]),
     ("basicunet3d_group_relu_nobias", {"name": "basicunet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 3,
         "features": [4, 4, 8, 8, 8, 4], "norm": ["group", {"num_groups": 2}], "act": "relu", "bias": False}}, [1, 1, 17, 19, 16]),
+    ("unet3d_res2_aniso_kernels", {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2,
+        "channels": [4, 8, 8], "strides": [2, 2], "kernel_size": [3, 3, 1], "up_kernel_size": [1, 3, 3], "num_res_units": 2,
+        "norm": "batch"}}, [1, 1, 8, 12, 16]),
 ]
 
 RENAMES = {"dimensions": "spatial_dims"}

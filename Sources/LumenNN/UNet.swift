@@ -29,7 +29,8 @@ final class UNet: NetworkBody {
             throw NetworkError.badArgument(network: "UNet", key: "adn_ordering", detail: "only \"NDA\" is supported")
         }
         let config = UNetConfig(
-            dims: spatialDims, kernel: try a.int("kernel_size", 3), upKernel: try a.int("up_kernel_size", 3),
+            dims: spatialDims, kernel: try Self.kernel(a, "kernel_size", dims: spatialDims),
+            upKernel: try Self.kernel(a, "up_kernel_size", dims: spatialDims),
             resUnits: try a.int("num_res_units", 0),
             norm: try NormKind(try a.layer("norm", LayerArg(name: "instance")), network: "UNet", key: "norm"),
             act: try ActKind(try a.layer("act", LayerArg(name: "prelu")), network: "UNet", key: "act"),
@@ -49,8 +50,20 @@ final class UNet: NetworkBody {
 
 }
 
+extension UNet {
+    /// An int or one int per spatial dim, odd: MONAI's "same" padding has no even form.
+    static func kernel(_ a: NetworkArgs, _ key: String, dims: Int) throws -> [Int] {
+        let k = try a.ints(key, [3])
+        let kernel = k.count == 1 ? [Int](repeating: k[0], count: dims) : k
+        guard kernel.count == dims, kernel.allSatisfy({ $0 > 0 && $0 % 2 == 1 }) else {
+            throw NetworkError.badArgument(network: "UNet", key: key, detail: "expected an odd size or \(dims) odd sizes, got \(k)")
+        }
+        return kernel
+    }
+}
+
 struct UNetConfig {
-    var dims: Int, kernel: Int, upKernel: Int, resUnits: Int
+    var dims: Int, kernel: [Int], upKernel: [Int], resUnits: Int
     var norm: NormKind?, act: ActKind?, bias: Bool
 
     func repeated(_ v: Int) -> [Int] { [Int](repeating: v, count: dims) }
@@ -71,15 +84,15 @@ struct UNetBuilder {
         let n = max(1, subunits)
         for unit in 0..<n {
             main.append(contentsOf: monaiConvolution(
-                store, prefix: "\(prefix)conv.unit\(unit).", in: channels, out: outC, kernel: c.repeated(c.kernel),
+                store, prefix: "\(prefix)conv.unit\(unit).", in: channels, out: outC, kernel: c.kernel,
                 stride: c.repeated(s), norm: c.norm, act: c.act, bias: c.bias, convOnly: lastConvOnly && unit == n - 1))
             channels = outC; s = 1
         }
         var residual = x
         if stride != 1 || inC != outC {
-            let k = stride == 1 ? 1 : c.kernel
-            let conv = ConvOp(store, prefix: "\(prefix)residual.", in: inC, out: outC, kernel: c.repeated(k), stride: c.repeated(stride),
-                              padding: c.repeated((k - 1) / 2), bias: c.bias)
+            let k = stride == 1 ? c.repeated(1) : c.kernel
+            let conv = ConvOp(store, prefix: "\(prefix)residual.", in: inC, out: outC, kernel: k, stride: c.repeated(stride),
+                              padding: k.map { ($0 - 1) / 2 }, bias: c.bias)
             residual = b.conv(conv, x)
         }
         return b.add(b.chain(main, x), residual)
@@ -89,7 +102,7 @@ struct UNetBuilder {
         if c.resUnits > 0 {
             return residualUnit(x, prefix: prefix, in: inC, out: outC, stride: stride, subunits: c.resUnits, lastConvOnly: false)
         }
-        return b.chain(monaiConvolution(store, prefix: prefix, in: inC, out: outC, kernel: c.repeated(c.kernel),
+        return b.chain(monaiConvolution(store, prefix: prefix, in: inC, out: outC, kernel: c.kernel,
                                         stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias), x)
     }
 
@@ -97,7 +110,7 @@ struct UNetBuilder {
     /// then with residual units a one-unit ResidualUnit whose residual is identity.
     func up(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int, top: Bool) -> Slot {
         let convPrefix = c.resUnits > 0 ? prefix + "0." : prefix
-        let t = b.chain(monaiConvolution(store, prefix: convPrefix, in: inC, out: outC, kernel: c.repeated(c.upKernel),
+        let t = b.chain(monaiConvolution(store, prefix: convPrefix, in: inC, out: outC, kernel: c.upKernel,
                                          stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias,
                                          convOnly: top && c.resUnits == 0, transposed: true), x)
         guard c.resUnits > 0 else { return t }
