@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A convolution whose weights have been turned, once, into the form its
 /// fastest kernel wants (Winograd-transformed for 3×3×3 stride 1), with the
 /// bias and epilogue folded into one per-channel affine.
@@ -5,6 +7,10 @@
 /// Networks run the same layer on every sliding window; preparing once keeps
 /// the weight transform (64 × Cout × Cin floats) out of the per-window cost.
 /// `Kernels.conv` prepares on every call and is meant for one-off use.
+///
+/// Winograd comes in two tile sizes: F(4,3) multiplies 2.4× less than F(2,3)
+/// but covers the output in 4-blocks, so the choice depends on the input's
+/// extent and is made per call; each transform is made the first time it is used.
 public final class PreparedConvolution: Sendable {
     public enum Method: Sendable, Equatable { case gemm, winograd, transposed }
 
@@ -13,6 +19,7 @@ public final class PreparedConvolution: Sendable {
     public let method: Method
     let epilogue: ChannelEpilogue
     let winogradWeights: [Float]?
+    private let winograd43Weights = Mutex<[Float]?>(nil)
 
     /// `weight` is [Cout, Cin, k…] for a convolution and [Cin, Cout, k…]
     /// (PyTorch's ConvTranspose layout) when `transposed`.
@@ -49,6 +56,16 @@ public final class PreparedConvolution: Sendable {
             && min(cin, cout) >= Winograd.minimumChannels
     }
 
+    /// 4 for F(4,3), 2 for F(2,3), 0 when this convolution does not use Winograd.
+    /// F(4,3) is taken where it saves at least a quarter of F(2,3)'s multiplies
+    /// and its transformed weights stay under 64 MiB.
+    public func winogradTile(for spatial: [Int]) -> Int {
+        guard method == .winograd else { return 0 }
+        let fits = WinogradF43.enabled && WinogradF43.workRatio(spatial: spatial) <= 0.75
+            && inChannels * outChannels * WinogradF43.points <= (16 << 20)
+        return fits ? 4 : 2
+    }
+
     public func outputShape(for input: [Int]) -> [Int] {
         let spatial = Array(input.dropFirst(2))
         return [input[0], outChannels] + (method == .transposed ? geometry.transposedOutput(spatial) : geometry.convOutput(spatial))
@@ -70,6 +87,14 @@ public final class PreparedConvolution: Sendable {
         precondition(out.count == shape.reduce(1, *), "output buffer holds \(out.count) values, \(shape) needs \(shape.reduce(1, *))")
         out.shape = shape
         switch method {
+        case .winograd where winogradTile(for: x.spatialShape) == 4:
+            let u = winograd43Weights.withLock { cached in
+                if let cached { return cached }
+                let u = WinogradF43.transformWeights(weight)
+                cached = u
+                return u
+            }
+            WinogradF43.run(x, transformed: u, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
         case .winograd:
             Winograd.run(x, transformed: winogradWeights!, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
         case .gemm:

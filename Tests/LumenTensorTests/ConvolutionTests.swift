@@ -70,6 +70,9 @@ struct ConvolutionTests {
         let w = Reference.random([16, 16, 3, 3, 3], seed: 1)
         let g = ConvGeometry(kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1])
         #expect(PreparedConvolution(weight: w, bias: nil, geometry: g).method == .winograd)
+        let prepared = PreparedConvolution(weight: w, bias: nil, geometry: g)
+        #expect(prepared.winogradTile(for: [48, 48, 48]) == 4)
+        #expect(prepared.winogradTile(for: [1, 2, 1]) == 2)
         let thin = Reference.random([16, 1, 3, 3, 3], seed: 1)
         #expect(PreparedConvolution(weight: thin, bias: nil, geometry: g).method != .winograd)
     }
@@ -84,7 +87,9 @@ struct ConvolutionTests {
         let expected = Reference.conv(x, w, bias, kernel: g.kernel, stride: g.stride, padding: g.padding)
         for tiles in [nil, 6, 37] as [Int?] {
             let y = Winograd.forward(x, transformed: Winograd.transformWeights(w), cout: 24, bias: bias, tilesPerChunk: tiles)
-            #expect(relativeError(y, expected) < 1e-4, "tiles per chunk \(String(describing: tiles))")
+            #expect(relativeError(y, expected) < 1e-4, "F(2,3), tiles per chunk \(String(describing: tiles))")
+            let y43 = WinogradF43.forward(x, transformed: WinogradF43.transformWeights(w), cout: 24, bias: bias, tilesPerChunk: tiles)
+            #expect(relativeError(y43, expected) < 1e-4, "F(4,3), tiles per chunk \(String(describing: tiles))")
         }
     }
 
