@@ -59,6 +59,8 @@ public struct NetworkSpec: Sendable, Equatable {
 public final class Network: @unchecked Sendable {
     public let spec: NetworkSpec
     private let body: NetworkBody
+    /// Set once a state dict has bound every op; a failed load leaves the previous weights in place.
+    private var loaded = false
 
     public var inChannels: Int { body.inChannels }
     public var outChannels: Int { body.outChannels }
@@ -87,6 +89,7 @@ public final class Network: @unchecked Sendable {
     public func load(_ stateDict: [String: Tensor]) throws {
         try body.store.bind(stateDict)
         body.bind()
+        loaded = true
     }
 
     /// The state dict this network wants, in registration order.
@@ -110,6 +113,7 @@ public final class Network: @unchecked Sendable {
     }
 
     public func forward(_ x: Tensor) throws -> Tensor {
+        guard loaded else { throw NetworkError.notLoaded(network: spec.name) }
         try validate(x.shape)
         return body.forward(x)
     }

@@ -68,6 +68,7 @@ struct PlanTests {
         let input = shape.reduce(1, *) * 4
         #expect(peak > input + 16 * 48 * 48 * 48 * 4)
         #expect(peak * 3 < all, "peak \(peak) vs all activations \(all)")
+        print("spleen UNet 1×1×96³: peak \(peak / 1_048_576) MiB of \(all / 1_048_576) MiB activations")
     }
 
     @Test("BatchNorm is folded and activations fused: the spleen UNet runs only convolutions")
@@ -82,6 +83,16 @@ struct PlanTests {
         }
         let convs = plan.chains.flatMap(\.runningOps).count
         #expect(convs == 5 * 3 + 4 * 2)   // 4 downs + bottom (2 units + residual), 4 ups (ConvT + unit)
+    }
+
+    @Test("forward before any weights are loaded is an error, not a crash")
+    func notLoaded() throws {
+        let net = try network(#"{"name": "UNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2]}}"#)
+        #expect(throws: NetworkError.notLoaded(network: "UNet")) { try net.forward(Tensor(zeros: [1, 1, 8, 8])) }
+        #expect(throws: NetworkError.self) { try net.load([:]) }
+        #expect(throws: NetworkError.notLoaded(network: "UNet")) { try net.forward(Tensor(zeros: [1, 1, 8, 8])) }
+        try net.load(filled(net))
+        #expect(try net.forward(Tensor(zeros: [1, 1, 8, 8])).shape == [1, 2, 8, 8])
     }
 
     @Test("odd BasicUNet sizes run and keep their shape")
