@@ -79,6 +79,20 @@ public final class Network: @unchecked Sendable {
         default:
             throw NetworkError.unknownNetwork(spec.name, supported: NetworkSpec.families)
         }
+        try checkGroups()
+    }
+
+    /// GroupNorm needs its channels to split evenly, which only the built
+    /// layer widths reveal; PyTorch refuses such a layer at construction too.
+    private func checkGroups() throws {
+        for chain in body.plan.chains {
+            for case .norm(let n) in chain.ops {
+                if case .group(let g) = n.kind, n.channels % g != 0 {
+                    throw NetworkError.badArgument(network: spec.name, key: spec.family == "DynUNet" ? "norm_name" : "norm",
+                                                   detail: "group norm with \(g) groups cannot split a layer of \(n.channels) channels (\(n.prefix.dropLast()))")
+                }
+            }
+        }
     }
 
     public convenience init(spec: NetworkSpec, stateDict: [String: Tensor]) throws {

@@ -16,6 +16,10 @@ struct NetworkArgs {
             guard known.contains(name) else {
                 throw NetworkError.unknownArgument(network: network, key: key, supported: known.sorted())
             }
+            if let text = value.string, let first = text.first, "@$%".contains(first) {
+                throw NetworkError.badArgument(network: network, key: key, detail:
+                    "\"\(text)\" is a MONAI bundle reference or expression; resolve it to a literal value before building the network")
+            }
             v[name] = value
         }
         self.values = v

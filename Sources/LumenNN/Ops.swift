@@ -200,6 +200,11 @@ final class Chain {
         for op in frozen {
             switch op {
             case .conv(let c): t = c(t)
+            case .norm(let n) where n.kind == .batch:
+                // An unfolded BatchNorm is a per-channel affine: done in place on the chain's own buffer.
+                Profiler.measure("norm batch \(n.channels)") {
+                    Kernels.channelAffine(&t, scale: n.scale, shift: n.shift, activation: n.activation)
+                }
             case .norm(let n): t = n(t)
             case .act(let a): Kernels.activate(&t, a.activation)
             }

@@ -51,6 +51,12 @@ struct SpecTests {
         (#"{"name": "UNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "up_kernel_size": [3, 3, 3]}}"#,
          "argument \"up_kernel_size\": expected an odd size or 2 odd sizes, got [3, 3, 3]"),
         (#"{"name": "BasicUNet", "args": {"upsample": "pixelshuffle"}}"#, "argument \"upsample\""),
+        (#"{"_target_": "BasicUNet", "out_channels": "@num_classes"}"#,
+         "argument \"out_channels\": \"@num_classes\" is a MONAI bundle reference or expression"),
+        (#"{"name": "SegResNet", "args": {"init_filters": 6, "norm": ["group", {"num_groups": 4}]}}"#,
+         "SegResNet: argument \"norm\": group norm with 4 groups cannot split a layer of 6 channels (down_layers.0.1.norm1)"),
+        (#"{"name": "DynUNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2], "filters": [4, 6, 8], "norm_name": ["group", {"num_groups": 4}]}}"#,
+         "DynUNet: argument \"norm_name\": group norm with 4 groups cannot split a layer of 6 channels"),
         (#"{"name": "BasicUNet", "args": {"features": [4, 4, 8]}}"#, "argument \"features\": needs 6 entries"),
         (#"{"name": "SegResNet", "args": {"norm_name": "batch"}}"#, "argument \"norm_name\": only \"group\""),
         (#"{"name": "SegResNet", "args": {"norm": ["group", {}]}}"#, "group norm needs num_groups"),
@@ -74,6 +80,8 @@ struct SpecTests {
          #"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "norm": ["batch", {}], "act": "prelu"}}"#),
         (#"{"name": "SegResNet", "args": {"init_filters": 4, "norm_name": "group", "num_groups": 2}}"#,
          #"{"name": "SegResNet", "args": {"init_filters": 4, "norm": ["GROUP", {"num_groups": 2}]}}"#),
+        (#"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "norm": "SyncBatch"}}"#,
+         #"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "norm": "batch"}}"#),
         (#"{"_target_": "monai.networks.nets.DynUNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2]}"#,
          #"{"name": "DynUNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2], "norm_name": ["instance", {"affine": true}]}}"#),
     ])
@@ -126,9 +134,9 @@ struct SpecTests {
     }
 
     @Test("inputs that do not fit are refused with the sizes named", arguments: [
-        (#"{"name": "SegResNet", "args": {"init_filters": 4, "in_channels": 3}}"#, [1, 1, 16, 16, 16], "expects 3 input channels, got 1"),
-        (#"{"name": "SegResNet", "args": {"init_filters": 4}}"#, [1, 1, 16, 12, 16], "needs spatial sizes divisible by [8, 8, 8], got [16, 12, 16]"),
-        (#"{"name": "SegResNet", "args": {"init_filters": 4, "spatial_dims": 2}}"#, [1, 1, 16, 16, 16], "expects a 4-D input"),
+        (#"{"name": "SegResNet", "args": {"init_filters": 8, "in_channels": 3}}"#, [1, 1, 16, 16, 16], "expects 3 input channels, got 1"),
+        (#"{"name": "SegResNet", "args": {"init_filters": 8}}"#, [1, 1, 16, 12, 16], "needs spatial sizes divisible by [8, 8, 8], got [16, 12, 16]"),
+        (#"{"name": "SegResNet", "args": {"init_filters": 8, "spatial_dims": 2}}"#, [1, 1, 16, 16, 16], "expects a 4-D input"),
         (#"{"name": "BasicUNet", "args": {"features": [2, 2, 2, 2, 2, 2]}}"#, [1, 1, 15, 40, 40], "at least 16, got [15, 40, 40]"),
         (PlanTests.deepedit, [1, 3, 32, 32, 30], "divisible by [32, 32, 16], got [32, 32, 30]"),
         (PlanTests.deepedit, [0, 3, 32, 32, 32], "empty input"),
