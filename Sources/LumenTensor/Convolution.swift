@@ -11,7 +11,7 @@ public enum Convolution {
     /// Output floats one column chunk aims at (K × P ≈ 1 MiB of scratch).
     static let chunkFloats: Int = {
         if let s = ProcessInfo.processInfo.environment["LUMEN_CHUNK_FLOATS"], let n = Int(s) { return n }
-        return 1 << 20
+        return 1 << 18
     }()
 
     public static func forward(_ x: Tensor, weight: Tensor, bias: [Float]?, geometry: ConvGeometry,

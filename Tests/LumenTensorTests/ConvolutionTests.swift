@@ -137,6 +137,11 @@ struct TransposedConvolutionTests {
         Case(input: [1, 3, 5, 6], cout: 2, kernel: [3, 3], stride: [2, 2], padding: [1, 1], outputPadding: [1, 1]),
         Case(input: [1, 5, 4, 3], cout: 4, kernel: [2, 2], stride: [2, 2], padding: [0, 0], outputPadding: [0, 0], activation: .sigmoid),
         Case(input: [2, 3, 4, 5], cout: 2, kernel: [1, 1], stride: [1, 1], padding: [0, 0], outputPadding: [0, 0], affine: true, activation: .relu),
+        // Large enough to split into several slabs (even/odd phases, tiled stores).
+        Case(input: [1, 2, 16, 20, 20], cout: 8, kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1], outputPadding: [1, 1, 1], activation: .prelu(0.25)),
+        Case(input: [1, 2, 12, 16, 16], cout: 8, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], outputPadding: [0, 0, 0], affine: true),
+        Case(input: [1, 4, 12, 20, 24], cout: 16, kernel: [2, 2, 2], stride: [2, 2, 2], padding: [0, 0, 0], outputPadding: [0, 0, 0], activation: .relu),
+        Case(input: [1, 2, 200, 40], cout: 4, kernel: [3, 3], stride: [2, 2], padding: [1, 1], outputPadding: [1, 1], activation: .leakyReLU(0.1)),
     ]
 
     @Test("matches the direct formula", arguments: cases)
