@@ -97,6 +97,8 @@ public final class PreparedConvolution: Sendable {
             WinogradF43.run(x, transformed: u, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
         case .winograd:
             Winograd.run(x, transformed: winogradWeights!, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
+        case .gemm where DirectConvolution.fits(cout: outChannels, geometry: geometry) && DirectConvolution.enabled:
+            DirectConvolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
         case .gemm:
             Convolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
         case .transposed:

@@ -31,6 +31,11 @@ struct ConvolutionTests {
         Case(input: [1, 16, 6, 5, 7], cout: 16, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], affine: true, activation: .prelu(0.2)),
         Case(input: [2, 17, 5, 4, 3], cout: 20, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], bias: false),
         Case(input: [1, 32, 1, 2, 1], cout: 16, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], activation: .relu),
+        // ≤ 4 output channels, stride 1: the direct kernel, down to rows of width 1 and 2
+        Case(input: [1, 2, 3, 4, 1], cout: 2, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], activation: .relu),
+        Case(input: [2, 5, 3, 2, 2], cout: 3, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], affine: true),
+        Case(input: [1, 2, 4, 5, 9], cout: 1, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], activation: .sigmoid),
+        Case(input: [1, 3, 6, 5, 8], cout: 2, kernel: [2, 2, 2], stride: [1, 1, 1], padding: [0, 0, 0], bias: false),
         // 2-D
         Case(input: [1, 3, 11, 9], cout: 4, kernel: [3, 3], stride: [1, 1], padding: [1, 1], activation: .leakyReLU(0.1)),
         Case(input: [1, 2, 11, 9], cout: 3, kernel: [3, 3], stride: [2, 2], padding: [1, 1]),
