@@ -7,6 +7,9 @@ final class DynUNet: NetworkBody {
     let inChannels: Int, outChannels: Int, spatialDims: Int
     let sizeMultiple: [Int]
     let plan: ExecutionPlan
+    private let args: [String: JSONValue]
+    /// `norm_name: "instance"`: affine=False on MONAI ≥ 0.6, affine=True on ≤ 0.5.
+    private let plainInstance: Bool
 
     /// UnetBasicBlock (conv → norm → act, twice) or UnetResBlock (the second
     /// act moves after the residual sum; the residual is conv3 → norm3 when
@@ -76,7 +79,14 @@ final class DynUNet: NetworkBody {
         }
         let filters = try a.ints("filters", (0..<n).map { min(1 << (5 + $0), 320) })
         guard filters.count == n else { throw NetworkError.badArgument(network: name, key: "filters", detail: "needs \(n) entries") }
-        let norm = try NormKind(try a.layer("norm_name", LayerArg(name: "instance", options: ["affine": .bool(true)])), network: name, key: "norm_name")
+        var normArg = try a.layer("norm_name", LayerArg(name: "instance", options: ["affine": .bool(true)]))
+        // MONAI ≤ 0.5 (Clara Train 4.0) gave the plain string "group" 16 groups; later versions refuse it.
+        if let arg = normArg, arg.name == "group", arg.options["num_groups"] == nil, a.values["norm_name"]?.string != nil {
+            normArg = LayerArg(name: "group", options: ["num_groups": .number(16)])
+        }
+        plainInstance = a.values["norm_name"]?.string.map { ["instance", "instance_nvfuser"].contains($0.lowercased()) } ?? false
+        self.args = args
+        let norm = try NormKind(normArg, network: name, key: "norm_name")
         guard let act = try ActKind(try a.layer("act_name", LayerArg(name: "leakyrelu", options: ["negative_slope": .number(0.01)])),
                                     network: name, key: "act_name"), act != .prelu else {
             throw NetworkError.badArgument(network: name, key: "act_name", detail: "use relu or leakyrelu")
@@ -116,5 +126,14 @@ final class DynUNet: NetworkBody {
         store.ignorable = { key in
             key.hasPrefix("skip_layers.") || key.hasPrefix("deep_supervision_heads.") || key.contains(".conv3.") || key.contains(".norm3.")
         }
+    }
+
+    /// A checkpoint from MONAI ≤ 0.5 for a config saying `"instance"` carries
+    /// affine norm weights; the same config then means affine=True.
+    func legacyAlternative(for stateDict: [String: Tensor]) throws -> NetworkBody? {
+        guard plainInstance, stateDict.keys.contains(where: { $0.hasPrefix("input_block.norm1.") }) else { return nil }
+        var legacy = args
+        legacy["norm_name"] = .array([.string("instance"), .object(["affine": .bool(true)])])
+        return try DynUNet(args: legacy)
     }
 }

@@ -11,10 +11,13 @@ protocol NetworkBody: AnyObject {
     var sizeMultiple: [Int] { get }
     /// Smallest legal spatial size (BasicUNet pools four times without padding).
     var minimumSize: Int { get }
+    /// The same definition as an older MONAI built it, when the checkpoint shows that layout.
+    func legacyAlternative(for stateDict: [String: Tensor]) throws -> NetworkBody?
 }
 
 extension NetworkBody {
     var minimumSize: Int { 1 }
+    func legacyAlternative(for stateDict: [String: Tensor]) throws -> NetworkBody? { nil }
     func bind() { plan.bind(store) }
     func forward(_ x: Tensor) -> Tensor { plan.run(x) }
 }

@@ -58,7 +58,7 @@ public struct NetworkSpec: Sendable, Equatable {
 /// concurrent requests; `load` rebinds them and must not overlap a forward.
 public final class Network: @unchecked Sendable {
     public let spec: NetworkSpec
-    private let body: NetworkBody
+    private var body: NetworkBody
     /// Set once a state dict has bound every op; a failed load leaves the previous weights in place.
     private var loaded = false
 
@@ -101,7 +101,13 @@ public final class Network: @unchecked Sendable {
     }
 
     public func load(_ stateDict: [String: Tensor]) throws {
-        try body.store.bind(stateDict)
+        do {
+            try body.store.bind(stateDict)
+        } catch let error as NetworkError {
+            guard let legacy = try body.legacyAlternative(for: stateDict) else { throw error }
+            try legacy.store.bind(stateDict)
+            body = legacy
+        }
         body.bind()
         loaded = true
     }

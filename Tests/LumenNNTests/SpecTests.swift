@@ -82,6 +82,8 @@ struct SpecTests {
          #"{"name": "SegResNet", "args": {"init_filters": 4, "norm": ["GROUP", {"num_groups": 2}]}}"#),
         (#"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "norm": "SyncBatch"}}"#,
          #"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "norm": "batch"}}"#),
+        (#"{"name": "DynUNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2], "filters": [16, 32, 64], "norm_name": "group"}}"#,
+         #"{"name": "DynUNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2], "filters": [16, 32, 64], "norm_name": ["group", {"num_groups": 16}]}}"#),
         (#"{"_target_": "monai.networks.nets.DynUNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2]}"#,
          #"{"name": "DynUNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2], "norm_name": ["instance", {"affine": true}]}}"#),
     ])
@@ -89,6 +91,27 @@ struct SpecTests {
         let a = try network(old).expectedKeys, b = try network(new).expectedKeys
         #expect(a.map(\.key) == b.map(\.key))
         #expect(a.map(\.shape) == b.map(\.shape))
+    }
+
+    /// MONAI ≤ 0.5 (Clara Train 4.0 MMARs) built `norm_name: "instance"` with affine weights.
+    @Test("a DynUNet \"instance\" config binds a MONAI ≤ 0.5 affine checkpoint and matches MONAI")
+    func dynunetLegacyAffine() throws {
+        let (spec, checkpoint, x, expected) = try Parity.load("parity-more/dynunet3d_deepsup_transbias")
+        var args = spec.args
+        args["norm_name"] = .string("instance")
+        let net = try Network(spec: NetworkSpec(name: spec.name, args: args))
+        #expect(!net.expectedKeys.contains { $0.key.contains("norm") })
+        try net.load(checkpoint.tensors)
+        #expect(net.expectedKeys.contains { $0.key == "input_block.norm1.weight" })
+        let y = try net.forward(x)
+        #expect(maxDifference(y, expected) <= 1e-4 * max(1, expected.data.map(abs).max() ?? 0))
+    }
+
+    @Test("a DynUNet plain \"group\" is MONAI ≤ 0.5's 16 groups")
+    func dynunetLegacyGroups() throws {
+        let net = try network(#"{"name": "DynUNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "kernel_size": [3, 3, 3], "strides": [1, 2, 2], "upsample_kernel_size": [2, 2], "filters": [16, 32, 64], "norm_name": "GROUP"}}"#)
+        let kinds = net.plan.chains.flatMap(\.ops).compactMap { op -> NormKind? in if case .norm(let n) = op { n.kind } else { nil } }
+        #expect(!kinds.isEmpty && kinds.allSatisfy { $0 == .group(groups: 16) })
     }
 
     @Test("DynUNet \"instance\" means affine=False: no norm keys")
