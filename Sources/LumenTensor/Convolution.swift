@@ -60,11 +60,15 @@ public enum Convolution {
                     let cols = (r1 - r0) * ow
                     let col = UnsafeMutablePointer<Float>.allocate(capacity: kk * cols)
                     defer { col.deallocate() }
-                    im2col(xIn, cin: cin, d: d, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow,
-                           rows: r0..<r1, into: col)
+                    Profiler.measure("  im2col") {
+                        im2col(xIn, cin: cin, d: d, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow,
+                               rows: r0..<r1, into: col)
+                    }
                     let c0 = r0 * ow
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(kk),
-                                1, wp, Int32(kk), col, Int32(cols), 0, yOut + c0, Int32(outCount))
+                    Profiler.measure("  im2col-gemm") {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(kk),
+                                    1, wp, Int32(kk), col, Int32(cols), 0, yOut + c0, Int32(outCount))
+                    }
                     epilogue.apply(rows: yOut, channels: 0..<cout, ld: outCount, columns: c0..<(c0 + cols))
                 }
             }
@@ -76,6 +80,10 @@ public enum Convolution {
     static func im2col(_ x: UnsafePointer<Float>, cin: Int, d: Int, h: Int, w: Int,
                        k: [Int], s: [Int], p: [Int], oh: Int, ow: Int,
                        rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        if s[2] > 1 {
+            im2colStrided(x, cin: cin, d: d, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow, rows: rows, into: col)
+            return
+        }
         let cols = rows.count * ow
         var r = 0
         for ci in 0..<cin {
@@ -91,24 +99,69 @@ public enum Convolution {
                     } else {
                         let src = xc + (iz * h + iy) * w
                         let off = c - p[2]
-                        if s[2] == 1 {
-                            // Valid x range for ix = x + off in [0, w).
-                            let lo = min(ow, max(0, -off)), hi = min(ow, w - off)
-                            if lo > 0 { dst.advanced(by: q).update(repeating: 0, count: lo) }
-                            if hi > lo { dst.advanced(by: q + lo).update(from: src + lo + off, count: hi - lo) }
-                            let tail = max(hi, lo)
-                            if tail < ow { dst.advanced(by: q + tail).update(repeating: 0, count: ow - tail) }
-                        } else {
-                            for xo in 0..<ow {
-                                let ix = xo * s[2] + off
-                                dst[q + xo] = (ix >= 0 && ix < w) ? src[ix] : 0
-                            }
-                        }
+                        // Valid x range for ix = x + off in [0, w).
+                        let lo = min(ow, max(0, -off)), hi = min(ow, w - off)
+                        if lo > 0 { dst.advanced(by: q).update(repeating: 0, count: lo) }
+                        if hi > lo { dst.advanced(by: q + lo).update(from: src + lo + off, count: hi - lo) }
+                        let tail = max(hi, lo)
+                        if tail < ow { dst.advanced(by: q + tail).update(repeating: 0, count: ow - tail) }
                     }
                     q += ow
                 }
                 r += 1
             } } }
+        }
+    }
+
+    /// Strided x: each input row is split once into its s phases
+    /// (P_q[j] = row[j·s + q]), after which every x tap is a contiguous copy
+    /// instead of a gather with a bounds check per element.
+    static func im2colStrided(_ x: UnsafePointer<Float>, cin: Int, d: Int, h: Int, w: Int,
+                              k: [Int], s: [Int], p: [Int], oh: Int, ow: Int,
+                              rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        let cols = rows.count * ow
+        let sx = s[2], kw = k[2]
+        let phaseLength = (w + sx - 1) / sx
+        let phases = UnsafeMutablePointer<Float>.allocate(capacity: sx * phaseLength)
+        defer { phases.deallocate() }
+        // Per x tap: phase, shift into the phase and the valid output range.
+        let taps: [(phase: Int, shift: Int, lo: Int, hi: Int)] = (0..<kw).map { c in
+            let off = c - p[2]
+            let q = ((off % sx) + sx) % sx
+            let lo = off >= 0 ? 0 : min(ow, (-off + sx - 1) / sx)
+            let hi = w - 1 - off >= 0 ? min(ow, (w - 1 - off) / sx + 1) : 0
+            return (q, (off - q) / sx, lo, max(lo, hi))
+        }
+        for ci in 0..<cin {
+            let xc = x + ci * d * h * w
+            for a in 0..<k[0] { for bb in 0..<k[1] {
+                let r0 = ((ci * k[0] + a) * k[1] + bb) * kw
+                var q = 0
+                for row in rows {
+                    let z = row / oh, y = row % oh
+                    let iz = z * s[0] + a - p[0], iy = y * s[1] + bb - p[1]
+                    if iz < 0 || iz >= d || iy < 0 || iy >= h {
+                        for c in 0..<kw { (col + (r0 + c) * cols + q).update(repeating: 0, count: ow) }
+                    } else {
+                        let src = xc + (iz * h + iy) * w
+                        for ph in 0..<sx {
+                            let dst = phases + ph * phaseLength
+                            var j = 0, i = ph
+                            while i < w { dst[j] = src[i]; j += 1; i += sx }
+                        }
+                        for c in 0..<kw {
+                            let t = taps[c]
+                            let dst = col + (r0 + c) * cols + q
+                            if t.lo > 0 { dst.update(repeating: 0, count: t.lo) }
+                            if t.hi > t.lo {
+                                (dst + t.lo).update(from: phases + t.phase * phaseLength + t.lo + t.shift, count: t.hi - t.lo)
+                            }
+                            if t.hi < ow { (dst + t.hi).update(repeating: 0, count: ow - t.hi) }
+                        }
+                    }
+                    q += ow
+                }
+            } }
         }
     }
 }
