@@ -3,7 +3,8 @@
 set (make_parity_fixtures.py) leaves out — batch size 2, kernel 5, residual
 units 4 with dropout and surplus strides, affine instance norm, bias=False,
 SegResNet's deprecated norm_name/num_groups, DynUNet deep supervision with
-trans_bias, a strided DynUNet input block, group norm in BasicUNet/DynUNet, per-dim UNet kernels.
+trans_bias, a strided DynUNet input block, group norm in BasicUNet/DynUNet, per-dim UNet kernels,
+UNet adn_ordering other than NDA.
 
 Writes Tests/LumenNNTests/Fixtures/parity-more/<name>/{net.json, model.pt, x.npy, y.npy} + index.json.
 Run: .venv-ref/bin/python scripts/make_more_parity_fixtures.py
@@ -48,6 +49,11 @@ CONFIGS = [
     ("unet3d_res2_aniso_kernels", {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2,
         "channels": [4, 8, 8], "strides": [2, 2], "kernel_size": [3, 3, 1], "up_kernel_size": [1, 3, 3], "num_res_units": 2,
         "norm": "batch"}}, [1, 1, 8, 12, 16]),
+    ("unet3d_res1_adn_AN_instance_affine", {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2,
+        "channels": [4, 8, 8], "strides": [2, 2], "num_res_units": 1, "adn_ordering": "AN",
+        "norm": ["instance", {"affine": True}]}}, [1, 1, 8, 8, 8]),
+    ("unet2d_res2_adn_ADN_batch", {"name": "UNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2,
+        "channels": [4, 8, 8], "strides": [2, 2], "num_res_units": 2, "adn_ordering": "ADN", "norm": "batch"}}, [1, 1, 16, 12]),
 ]
 
 RENAMES = {"dimensions": "spatial_dims"}

@@ -25,8 +25,10 @@ final class UNet: NetworkBody {
             throw NetworkError.badArgument(network: "UNet", key: "strides", detail: "needs at least len(channels) - 1 entries")
         }
         strides = Array(strides.prefix(channels.count - 1))
-        guard try a.string("adn_ordering", "NDA") == "NDA" else {
-            throw NetworkError.badArgument(network: "UNet", key: "adn_ordering", detail: "only \"NDA\" is supported")
+        let ordering = try a.string("adn_ordering", "NDA").uppercased()
+        guard !ordering.isEmpty, ordering.allSatisfy({ "NDA".contains($0) }), Set(ordering).count == ordering.count else {
+            throw NetworkError.badArgument(network: "UNet", key: "adn_ordering",
+                                           detail: "expected some of the letters N, D, A, each at most once (e.g. \"NDA\"), got \"\(ordering)\"")
         }
         let config = UNetConfig(
             dims: spatialDims, kernel: try Self.kernel(a, "kernel_size", dims: spatialDims),
@@ -34,7 +36,7 @@ final class UNet: NetworkBody {
             resUnits: try a.int("num_res_units", 0),
             norm: try NormKind(try a.layer("norm", LayerArg(name: "instance")), network: "UNet", key: "norm"),
             act: try ActKind(try a.layer("act", LayerArg(name: "prelu")), network: "UNet", key: "act"),
-            bias: try a.bool("bias", true))
+            bias: try a.bool("bias", true), ordering: ordering)
         let product = strides.reduce(1, *)
         sizeMultiple = [Int](repeating: product, count: spatialDims)
         let builder = PlanBuilder()
@@ -65,6 +67,7 @@ extension UNet {
 struct UNetConfig {
     var dims: Int, kernel: [Int], upKernel: [Int], resUnits: Int
     var norm: NormKind?, act: ActKind?, bias: Bool
+    var ordering: String
 
     func repeated(_ v: Int) -> [Int] { [Int](repeating: v, count: dims) }
 }
@@ -85,7 +88,7 @@ struct UNetBuilder {
         for unit in 0..<n {
             main.append(contentsOf: monaiConvolution(
                 store, prefix: "\(prefix)conv.unit\(unit).", in: channels, out: outC, kernel: c.kernel,
-                stride: c.repeated(s), norm: c.norm, act: c.act, bias: c.bias, convOnly: lastConvOnly && unit == n - 1))
+                stride: c.repeated(s), norm: c.norm, act: c.act, bias: c.bias, ordering: c.ordering, convOnly: lastConvOnly && unit == n - 1))
             channels = outC; s = 1
         }
         var residual = x
@@ -103,7 +106,7 @@ struct UNetBuilder {
             return residualUnit(x, prefix: prefix, in: inC, out: outC, stride: stride, subunits: c.resUnits, lastConvOnly: false)
         }
         return b.chain(monaiConvolution(store, prefix: prefix, in: inC, out: outC, kernel: c.kernel,
-                                        stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias), x)
+                                        stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias, ordering: c.ordering), x)
     }
 
     /// Transposed Convolution (conv-only at the top without residual units),
@@ -111,7 +114,7 @@ struct UNetBuilder {
     func up(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int, top: Bool) -> Slot {
         let convPrefix = c.resUnits > 0 ? prefix + "0." : prefix
         let t = b.chain(monaiConvolution(store, prefix: convPrefix, in: inC, out: outC, kernel: c.upKernel,
-                                         stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias,
+                                         stride: c.repeated(stride), norm: c.norm, act: c.act, bias: c.bias, ordering: c.ordering,
                                          convOnly: top && c.resUnits == 0, transposed: true), x)
         guard c.resUnits > 0 else { return t }
         return residualUnit(t, prefix: prefix + "1.", in: outC, out: outC, stride: 1, subunits: 1, lastConvOnly: top)

@@ -50,6 +50,8 @@ struct SpecTests {
          "argument \"kernel_size\": expected an odd size or 3 odd sizes, got [4]"),
         (#"{"name": "UNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "up_kernel_size": [3, 3, 3]}}"#,
          "argument \"up_kernel_size\": expected an odd size or 2 odd sizes, got [3, 3, 3]"),
+        (#"{"name": "UNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2], "adn_ordering": "NAN"}}"#,
+         "argument \"adn_ordering\": expected some of the letters N, D, A, each at most once"),
         (#"{"name": "BasicUNet", "args": {"upsample": "pixelshuffle"}}"#, "argument \"upsample\""),
         (#"{"_target_": "BasicUNet", "out_channels": "@num_classes"}"#,
          "argument \"out_channels\": \"@num_classes\" is a MONAI bundle reference or expression"),
