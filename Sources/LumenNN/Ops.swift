@@ -155,8 +155,9 @@ enum Op {
     case conv(ConvOp), norm(NormOp), act(ActOp)
 }
 
-/// A straight run of ops. `freeze` fuses conv → BatchNorm → activation into the
-/// conv, and norm → activation into the norm, so most chains run as one pass.
+/// A straight run of ops. Binding fuses conv → BatchNorm → activation into the
+/// conv and norm → activation into the norm, so most chains run as one pass
+/// per layer instead of three trips through memory.
 final class Chain {
     private(set) var ops: [Op]
     private var frozen: [Op] = []
@@ -224,11 +225,16 @@ final class Chain {
     }
 
     /// Bytes this chain adds on top of its (still live) input: each op's
-    /// output exists together with the previous op's output while it runs.
+    /// output exists together with the previous op's output while it runs,
+    /// except for the ops that work in place on a buffer the chain owns.
     func transientBytes(input: [Int]) -> Int {
         var shape = input, previous = 0, peak = 0
-        for op in runningOps {
-            if case .conv(let c) = op { shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2))) }
+        for (j, op) in runningOps.enumerated() {
+            switch op {
+            case .conv(let c): shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2)))
+            case .act: if j > 0 { continue }
+            case .norm(let n): if j > 0 && n.kind == .batch { continue }
+            }
             let bytes = shape.reduce(1, *) * MemoryLayout<Float>.size
             peak = max(peak, previous + bytes)
             previous = bytes
