@@ -25,54 +25,95 @@ public enum Convolution {
     /// `out` must already have the output shape; every element is written.
     static func run(_ x: Tensor, weight: Tensor, geometry: ConvGeometry, epilogue: ChannelEpilogue,
                     pool: ComputePool, into out: inout Tensor) {
-        let (n, cin, d, h, w) = x.dims5
-        let (k, s, p, _) = geometry.as3D
-        let cout = weight.shape[0]
-        precondition(weight.shape[1] == cin, "conv weight \(weight.shape) does not take \(cin) channels")
-        let outSpatial = geometry.convOutput(x.spatialShape)
-        let (od, oh, ow) = outSpatial.count == 3 ? (outSpatial[0], outSpatial[1], outSpatial[2]) : (1, outSpatial[0], outSpatial[1])
-        let kk = cin * k[0] * k[1] * k[2]
-        let inCount = d * h * w, outCount = od * oh * ow
-        precondition(out.shape == [n, cout] + outSpatial, "conv output buffer \(out.shape) is not \([n, cout] + outSpatial)")
-        FlopCounter.add(n * outCount * cout * kk)
-        let pointwise = k == [1, 1, 1] && s == [1, 1, 1] && p == [0, 0, 0]
-
+        check(x, weight: weight, geometry: geometry, out: out)
         x.data.withUnsafeBufferPointer { xb in
         weight.data.withUnsafeBufferPointer { wb in
         out.data.withUnsafeMutableBufferPointer { ob in
-            let xp = xb.baseAddress!, wp = wb.baseAddress!, op = ob.baseAddress!
-            for b in 0..<n {
-                let xIn = xp + b * cin * inCount, yOut = op + b * cout * outCount
-                if pointwise {
-                    // A 1×1×1 convolution is already a GEMM over the input: no columns needed.
-                    pool.parallelRanges(outCount, minimum: 256) { r in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(r.count), Int32(cin),
-                                    1, wp, Int32(cin), xIn + r.lowerBound, Int32(inCount), 0, yOut + r.lowerBound, Int32(outCount))
-                        epilogue.apply(rows: yOut, channels: 0..<cout, ld: outCount, columns: r)
+            let target = Target(weight: wb.baseAddress!, cout: weight.shape[0], epilogue: epilogue, out: ob.baseAddress!)
+            run(xb.baseAddress!, shape: x.shape, geometry: geometry, targets: [target], pool: pool)
+        }}}
+    }
+
+    /// Two convolutions of the same input with the same geometry (a residual
+    /// unit's first convolution and its strided shortcut): the columns are
+    /// built once and feed both GEMMs.
+    static func runPair(_ x: Tensor, weights: (Tensor, Tensor), geometry: ConvGeometry,
+                        epilogues: (ChannelEpilogue, ChannelEpilogue), pool: ComputePool,
+                        into a: inout Tensor, _ b: inout Tensor) {
+        check(x, weight: weights.0, geometry: geometry, out: a)
+        check(x, weight: weights.1, geometry: geometry, out: b)
+        x.data.withUnsafeBufferPointer { xb in
+        weights.0.data.withUnsafeBufferPointer { w0 in
+        weights.1.data.withUnsafeBufferPointer { w1 in
+        a.data.withUnsafeMutableBufferPointer { o0 in
+        b.data.withUnsafeMutableBufferPointer { o1 in
+            let targets = [
+                Target(weight: w0.baseAddress!, cout: weights.0.shape[0], epilogue: epilogues.0, out: o0.baseAddress!),
+                Target(weight: w1.baseAddress!, cout: weights.1.shape[0], epilogue: epilogues.1, out: o1.baseAddress!),
+            ]
+            run(xb.baseAddress!, shape: x.shape, geometry: geometry, targets: targets, pool: pool)
+        }}}}}
+    }
+
+    static func check(_ x: Tensor, weight: Tensor, geometry: ConvGeometry, out: Tensor) {
+        precondition(weight.shape[1] == x.shape[1], "conv weight \(weight.shape) does not take \(x.shape[1]) channels")
+        let shape = [x.shape[0], weight.shape[0]] + geometry.convOutput(x.spatialShape)
+        precondition(out.shape == shape, "conv output buffer \(out.shape) is not \(shape)")
+    }
+
+    struct Target {
+        let weight: UnsafePointer<Float>
+        let cout: Int
+        let epilogue: ChannelEpilogue
+        let out: UnsafeMutablePointer<Float>
+    }
+
+    static func run(_ xp: UnsafePointer<Float>, shape: [Int], geometry: ConvGeometry, targets: [Target], pool: ComputePool) {
+        let (n, cin, d, h, w) = shape.count == 5 ? (shape[0], shape[1], shape[2], shape[3], shape[4]) : (shape[0], shape[1], 1, shape[2], shape[3])
+        let (k, s, p, _) = geometry.as3D
+        let outSpatial = geometry.convOutput(Array(shape.dropFirst(2)))
+        let (od, oh, ow) = outSpatial.count == 3 ? (outSpatial[0], outSpatial[1], outSpatial[2]) : (1, outSpatial[0], outSpatial[1])
+        let kk = cin * k[0] * k[1] * k[2]
+        let inCount = d * h * w, outCount = od * oh * ow
+        for t in targets { FlopCounter.add(n * outCount * t.cout * kk) }
+        let pointwise = k == [1, 1, 1] && s == [1, 1, 1] && p == [0, 0, 0]
+        for b in 0..<n {
+            let xIn = xp + b * cin * inCount
+            if pointwise {
+                // A 1×1×1 convolution is already a GEMM over the input: no columns needed.
+                pool.parallelRanges(outCount, minimum: 256) { r in
+                    for t in targets {
+                        let yOut = t.out + b * t.cout * outCount
+                        GEMM.sgemm(transA: false, transB: false, m: t.cout, n: r.count, k: cin, alpha: 1, a: t.weight, lda: cin,
+                                   b: xIn + r.lowerBound, ldb: inCount, beta: 0, c: yOut + r.lowerBound, ldc: outCount)
+                        t.epilogue.apply(rows: yOut, channels: 0..<t.cout, ld: outCount, columns: r)
                     }
-                    continue
                 }
-                let rows = od * oh
-                let rowsPerChunk = max(1, min(rows, chunkFloats / max(kk * ow, 1)))
-                let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
-                pool.parallelFor(chunks) { chunk in
-                    let r0 = chunk * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk)
-                    let cols = (r1 - r0) * ow
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: kk * cols)
-                    defer { col.deallocate() }
-                    Profiler.measure("  im2col") {
-                        im2col(xIn, cin: cin, d: d, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow,
-                               rows: r0..<r1, into: col)
-                    }
-                    let c0 = r0 * ow
+                continue
+            }
+            let rows = od * oh
+            let rowsPerChunk = max(1, min(rows, chunkFloats / max(kk * ow, 1)))
+            let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
+            pool.parallelFor(chunks) { chunk in
+                let r0 = chunk * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk)
+                let cols = (r1 - r0) * ow
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: kk * cols)
+                defer { col.deallocate() }
+                Profiler.measure("  im2col") {
+                    im2col(xIn, cin: cin, d: d, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow,
+                           rows: r0..<r1, into: col)
+                }
+                let c0 = r0 * ow
+                for t in targets {
+                    let yOut = t.out + b * t.cout * outCount
                     Profiler.measure("  im2col-gemm") {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(kk),
-                                    1, wp, Int32(kk), col, Int32(cols), 0, yOut + c0, Int32(outCount))
+                        GEMM.sgemm(transA: false, transB: false, m: t.cout, n: cols, k: kk, alpha: 1, a: t.weight, lda: kk,
+                                   b: col, ldb: cols, beta: 0, c: yOut + c0, ldc: outCount)
                     }
-                    epilogue.apply(rows: yOut, channels: 0..<cout, ld: outCount, columns: c0..<(c0 + cols))
+                    t.epilogue.apply(rows: yOut, channels: 0..<t.cout, ld: outCount, columns: c0..<(c0 + cols))
                 }
             }
-        }}}
+        }
     }
 
     /// Columns for output rows `rows` (a row = one (z, y) pair, `ow` positions).

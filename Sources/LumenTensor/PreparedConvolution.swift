@@ -105,4 +105,24 @@ public final class PreparedConvolution: Sendable {
             TransposedConvolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
         }
     }
+
+    /// Runs `a` and `b` on the same input. When both are im2col convolutions
+    /// with the same geometry (a MONAI residual unit's strided first convolution
+    /// and its strided shortcut), the column matrix is built once for both;
+    /// otherwise they simply run one after the other.
+    public static func pair(_ a: PreparedConvolution, _ b: PreparedConvolution, on x: Tensor,
+                            pool: ComputePool = .shared) -> (Tensor, Tensor) {
+        let shared = a.method == .gemm && b.method == .gemm && a.geometry == b.geometry
+            && a.inChannels == b.inChannels
+            && !DirectConvolution.fits(cout: a.outChannels, geometry: a.geometry)
+            && !DirectConvolution.fits(cout: b.outChannels, geometry: b.geometry)
+        guard shared else { return (a(x, pool: pool), b(x, pool: pool)) }
+        precondition(x.rank == a.geometry.kernel.count + 2 && x.shape[1] == a.inChannels,
+                     "input \(x.shape) does not fit a convolution taking \(a.inChannels) channels in \(a.geometry.kernel.count)-D")
+        var outA = Tensor(uninitialized: a.outputShape(for: x.shape))
+        var outB = Tensor(uninitialized: b.outputShape(for: x.shape))
+        Convolution.runPair(x, weights: (a.weight, b.weight), geometry: a.geometry, epilogues: (a.epilogue, b.epilogue),
+                            pool: pool, into: &outA, &outB)
+        return (outA, outB)
+    }
 }

@@ -110,6 +110,25 @@ struct ConvolutionTests {
         #expect(relativeError(out, expected) < 1e-5)
     }
 
+    @Test("a pair on one input equals the two convolutions run alone",
+          arguments: [([1, 4, 9, 8, 7], 3, 2), ([1, 16, 6, 6, 6], 3, 1), ([1, 2, 7, 5, 6], 1, 1), ([2, 3, 9, 7], 3, 2)])
+    func pair(input: [Int], kernel: Int, stride: Int) {
+        let dims = input.count - 2
+        let g = ConvGeometry(kernel: [Int](repeating: kernel, count: dims), stride: [Int](repeating: stride, count: dims),
+                             padding: [Int](repeating: kernel / 2, count: dims))
+        let x = Reference.random(input, seed: 41)
+        let wa = Reference.random([16, input[1]] + g.kernel, seed: 42, scale: 0.3)
+        let wb = Reference.random([8, input[1]] + g.kernel, seed: 43, scale: 0.3)
+        let ea = Epilogue(scale: Reference.vector(16, seed: 44, offset: 1), shift: Reference.vector(16, seed: 45), activation: .prelu(0.25))
+        let a = PreparedConvolution(weight: wa, bias: Reference.vector(16, seed: 46), geometry: g, epilogue: ea)
+        let b = PreparedConvolution(weight: wb, bias: Reference.vector(8, seed: 47), geometry: g)
+        let (ya, yb) = PreparedConvolution.pair(a, b, on: x)
+        let ra = Reference.conv(x, wa, Reference.vector(16, seed: 46), kernel: g.kernel, stride: g.stride, padding: g.padding, epilogue: ea)
+        let rb = Reference.conv(x, wb, Reference.vector(8, seed: 47), kernel: g.kernel, stride: g.stride, padding: g.padding)
+        #expect(relativeError(ya, ra) < Self.tolerance(a))
+        #expect(relativeError(yb, rb) < Self.tolerance(b))
+    }
+
     @Test("multiply-add counts")
     func counts() {
         let g = ConvGeometry(kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1])
