@@ -54,6 +54,18 @@ public enum Kernels {
         return Normalization.groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, activation: activation, pool: pool)
     }
 
+    /// In place: the activation buffer is normalised where it lies.
+    public static func instanceNorm(_ x: inout Tensor, weight: [Float]?, bias: [Float]?, eps: Float = 1e-5,
+                                    activation: Activation = .identity, pool: ComputePool = .shared) {
+        Normalization.groupNorm(&x, groups: x.shape[1], weight: weight, bias: bias, eps: eps, activation: activation, pool: pool)
+    }
+
+    public static func groupNorm(_ x: inout Tensor, groups: Int, weight: [Float]?, bias: [Float]?, eps: Float = 1e-5,
+                                 activation: Activation = .identity, pool: ComputePool = .shared) {
+        precondition(groups > 0 && x.shape[1] % groups == 0, "GroupNorm: \(x.shape[1]) channels do not split into \(groups) groups")
+        Normalization.groupNorm(&x, groups: groups, weight: weight, bias: bias, eps: eps, activation: activation, pool: pool)
+    }
+
     /// act(x · scale[c] + shift[c]): eval BatchNorm that could not be folded into a convolution.
     public static func channelAffine(_ x: Tensor, scale: [Float], shift: [Float], activation: Activation = .identity,
                                      pool: ComputePool = .shared) -> Tensor {
@@ -89,8 +101,19 @@ public enum Kernels {
 
     /// act(a + b), shapes equal.
     public static func add(_ a: Tensor, _ b: Tensor, activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {
-        var out = a
-        add(into: &out, b, activation: activation, pool: pool)
+        precondition(a.shape == b.shape, "add of \(a.shape) and \(b.shape)")
+        var out = Tensor(uninitialized: a.shape)
+        let count = a.count
+        a.data.withUnsafeBufferPointer { ab in
+        b.data.withUnsafeBufferPointer { bb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let ap = ab.baseAddress!, bp = bb.baseAddress!, op = ob.baseAddress!
+            pool.parallelRanges(count, minimum: 1 << 15) { r in
+                let x = ap + r.lowerBound, y = bp + r.lowerBound, o = op + r.lowerBound
+                for i in 0..<r.count { o[i] = x[i] + y[i] }
+                activation.apply(o, count: r.count, bias: 0)
+            }
+        }}}
         return out
     }
 

@@ -15,6 +15,9 @@ struct NormalizationTests {
         Case(shape: [2, 6, 3, 3, 3], groups: 1, affine: true, activation: .prelu(0.25)),
         Case(shape: [1, 16, 7, 5], groups: 8, affine: true, activation: .sigmoid),
         Case(shape: [1, 3, 9, 11], groups: 3, affine: false, activation: .relu),
+        // Long enough for the vector blocks and their scalar tails.
+        Case(shape: [1, 2, 17, 19, 23], groups: 2, affine: true, activation: .identity),
+        Case(shape: [2, 4, 9, 10, 11], groups: 2, affine: false, activation: .leakyReLU(0.01)),
     ]
 
     @Test("group and instance norm match the formula", arguments: cases)
@@ -29,6 +32,13 @@ struct NormalizationTests {
             ? Kernels.instanceNorm(x, weight: w, bias: b, activation: c.activation)
             : Kernels.groupNorm(x, groups: c.groups, weight: w, bias: b, activation: c.activation)
         #expect(relativeError(y, expected) < 1e-5)
+        var inPlace = x
+        if c.groups == ch {
+            Kernels.instanceNorm(&inPlace, weight: w, bias: b, activation: c.activation)
+        } else {
+            Kernels.groupNorm(&inPlace, groups: c.groups, weight: w, bias: b, activation: c.activation)
+        }
+        #expect(inPlace == y)
         if c.groups == ch {
             let viaGroups = Kernels.groupNorm(x, groups: ch, weight: w, bias: b, activation: c.activation)
             #expect(relativeError(viaGroups, expected) < 1e-5)
