@@ -41,6 +41,7 @@ struct PlanTests {
         var batch2 = shape
         batch2[0] = 2
         #expect(try net.multiplyAdds(inputShape: batch2) == 2 * expected)
+        print("plan \(net.spec.name) \(shape): \(Double(try net.flops(inputShape: shape)) / 1e9) GFLOP, peak activations \(try net.peakBytes(inputShape: shape) / 1_048_576) MiB")
     }
 
     /// UNet (4, 8), stride 2, no residual units, instance norm, input 1×1×8³ (512 floats):
