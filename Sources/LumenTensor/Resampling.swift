@@ -39,30 +39,43 @@ enum Resampling {
         }
     }
 
-    /// Separable (bi/tri)linear ×scale, align_corners=False, one axis at a time.
+    /// (Bi/tri)linear ×scale, align_corners=False, in one pass over the output:
+    /// per output plane the two source planes are blended along z, per output
+    /// row the two blended rows along y, then x is interpolated from a table.
     static func upsampleLinear(_ x: Tensor, scale: Int, pool: ComputePool) -> Tensor {
-        var t = x
-        for axis in 2..<x.rank { t = linearAxis(t, axis: axis, scale: scale, pool: pool) }
-        return t
-    }
-
-    private static func linearAxis(_ x: Tensor, axis: Int, scale: Int, pool: ComputePool) -> Tensor {
-        let n = x.shape[axis]
-        var shape = x.shape
-        shape[axis] = scale * n
-        let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
-        var out = Tensor(uninitialized: shape)
-        let table = linearTable(n, scale: scale)
+        let (n, c, d, h, w) = x.dims5
+        let is3D = x.rank == 5
+        let od = is3D ? d * scale : 1, oh = h * scale, ow = w * scale
+        let zt = is3D ? linearTable(d, scale: scale) : [(0, 0, Float(0))]
+        let yt = linearTable(h, scale: scale), xt = linearTable(w, scale: scale)
+        var out = Tensor(uninitialized: [n, c] + (is3D ? [od, oh, ow] : [oh, ow]))
         x.data.withUnsafeBufferPointer { xb in
         out.data.withUnsafeMutableBufferPointer { ob in
             let xp = xb.baseAddress!, op = ob.baseAddress!
-            pool.parallelRanges(outer) { range in
-                for o in range {
-                    let src = xp + o * n * inner, dst = op + o * scale * n * inner
-                    for (j, (i0, i1, l)) in table.enumerated() {
-                        let a = src + i0 * inner, b = src + i1 * inner, d = dst + j * inner
-                        let l0 = 1 - l
-                        for i in 0..<inner { d[i] = l0 * a[i] + l * b[i] }
+            pool.parallelFor(n * c) { planeIndex in
+                let src = xp + planeIndex * d * h * w, dst = op + planeIndex * od * oh * ow
+                let plane = UnsafeMutablePointer<Float>.allocate(capacity: h * w)
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: w)
+                defer { plane.deallocate(); row.deallocate() }
+                for (oz, (z0, z1, lz)) in zt.enumerated() {
+                    let p0 = src + z0 * h * w, p1 = src + z1 * h * w, mz = 1 - lz
+                    for i in 0..<(h * w) { plane[i] = mz * p0[i] + lz * p1[i] }
+                    for (oy, (y0, y1, ly)) in yt.enumerated() {
+                        let r0 = plane + y0 * w, r1 = plane + y1 * w, my = 1 - ly
+                        for i in 0..<w { row[i] = my * r0[i] + ly * r1[i] }
+                        let o = dst + (oz * oh + oy) * ow
+                        if scale == 2 && w >= 2 {
+                            // The table's weights for ×2 are 0.25/0.75 (0 and 1 at the clamped left edge);
+                            // written out so the loop vectorises.
+                            o[0] = row[0]
+                            for i in 1..<w {
+                                o[2 * i - 1] = 0.75 * row[i - 1] + 0.25 * row[i]
+                                o[2 * i] = 0.25 * row[i - 1] + 0.75 * row[i]
+                            }
+                            o[2 * w - 1] = 0.75 * row[w - 1] + 0.25 * row[w - 1]
+                        } else {
+                            for (ox, (x0, x1, lx)) in xt.enumerated() { o[ox] = (1 - lx) * row[x0] + lx * row[x1] }
+                        }
                     }
                 }
             }
@@ -71,6 +84,7 @@ enum Resampling {
     }
 
     /// Nearest ×scale: src = ⌊dst / scale⌋ (torch's `nearest`, not `nearest-exact`).
+    /// Each output row is built once and copied to the rows that repeat it.
     static func upsampleNearest(_ x: Tensor, scale: Int, pool: ComputePool) -> Tensor {
         let (n, c, d, h, w) = x.dims5
         let is3D = x.rank == 5
@@ -79,13 +93,25 @@ enum Resampling {
         x.data.withUnsafeBufferPointer { xb in
         out.data.withUnsafeMutableBufferPointer { ob in
             let xp = xb.baseAddress!, op = ob.baseAddress!
-            pool.parallelFor(n * c) { plane in
-                let src = xp + plane * d * h * w, dst = op + plane * od * oh * ow
-                for z in 0..<od { for y in 0..<oh {
-                    let row = src + ((is3D ? z / scale : 0) * h + y / scale) * w
-                    let o = dst + (z * oh + y) * ow
-                    for xx in 0..<ow { o[xx] = row[xx / scale] }
-                } }
+            pool.parallelFor(n * c) { planeIndex in
+                let src = xp + planeIndex * d * h * w, dst = op + planeIndex * od * oh * ow
+                for z in 0..<(is3D ? d : 1) {
+                    let oz0 = is3D ? z * scale : 0
+                    for y in 0..<h {
+                        let first = dst + (oz0 * oh + y * scale) * ow
+                        let s = src + (z * h + y) * w
+                        if scale == 2 {
+                            for i in 0..<w { first[2 * i] = s[i]; first[2 * i + 1] = s[i] }
+                        } else {
+                            for i in 0..<w { for j in 0..<scale { first[i * scale + j] = s[i] } }
+                        }
+                        for dy in 1..<scale { (first + dy * ow).update(from: first, count: ow) }
+                    }
+                    if is3D {
+                        let slab = dst + oz0 * oh * ow
+                        for dz in 1..<scale { (slab + dz * oh * ow).update(from: slab, count: oh * ow) }
+                    }
+                }
             }
         }}
         return out
