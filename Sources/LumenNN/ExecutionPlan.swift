@@ -8,6 +8,9 @@ typealias Slot = Int
 enum StepKind {
     /// A straight run of conv / norm / activation ops, fused at bind time.
     case chain(Chain)
+    /// Two chains on the same input, with outputs[0] and outputs[1]: a residual
+    /// unit's first conv and its strided shortcut, which can share one im2col.
+    case pair(Chain, Chain)
     /// inputs[0] + inputs[1], then the activation (DynUNet's res block ends in one).
     case add(Activation)
     /// Channels of inputs[0] first, then inputs[1].
@@ -22,7 +25,8 @@ enum StepKind {
 struct Step {
     let kind: StepKind
     let inputs: [Slot]
-    let output: Slot
+    let outputs: [Slot]
+    var output: Slot { outputs[0] }
 }
 
 /// Records a family's dataflow once, at construction, so that forward,
@@ -33,16 +37,20 @@ final class PlanBuilder {
     private var slots = 1
     let input: Slot = 0
 
-    private func emit(_ kind: StepKind, _ inputs: [Slot]) -> Slot {
+    private func emit(_ kind: StepKind, _ inputs: [Slot], outputs count: Int = 1) -> Slot {
         let out = slots
-        slots += 1
-        steps.append(Step(kind: kind, inputs: inputs, output: out))
+        slots += count
+        steps.append(Step(kind: kind, inputs: inputs, outputs: Array(out..<(out + count))))
         return out
     }
 
     /// An empty chain is an identity and costs no step.
     func chain(_ c: Chain, _ x: Slot) -> Slot { c.ops.isEmpty ? x : emit(.chain(c), [x]) }
     func conv(_ c: ConvOp, _ x: Slot) -> Slot { emit(.chain(Chain([.conv(c)])), [x]) }
+    func pair(_ a: Chain, _ b: Chain, _ x: Slot) -> (Slot, Slot) {
+        let first = emit(.pair(a, b), [x], outputs: 2)
+        return (first, first + 1)
+    }
     func add(_ a: Slot, _ b: Slot, activation: Activation = .identity) -> Slot { emit(.add(activation), [a, b]) }
     func concat(_ a: Slot, _ b: Slot) -> Slot { emit(.concat, [a, b]) }
     func maxPool(_ x: Slot) -> Slot { emit(.maxPool, [x]) }
@@ -77,7 +85,13 @@ struct ExecutionPlan {
     }
 
     var chains: [Chain] {
-        steps.compactMap { if case .chain(let c) = $0.kind { return c } else { return nil } }
+        steps.flatMap { step -> [Chain] in
+            switch step.kind {
+            case .chain(let c): return [c]
+            case .pair(let a, let b): return [a, b]
+            default: return []
+            }
+        }
     }
 
     func bind(_ store: ParamStore) { chains.forEach { $0.bind(store) } }
@@ -99,6 +113,10 @@ struct ExecutionPlan {
             switch step.kind {
             case .chain(let c):
                 result = c(take(a))
+            case .pair(let first, let second):
+                let (y0, y1) = Chain.pair(first, second, on: take(a))
+                values[step.outputs[1]] = y1
+                result = y0
             case .add(let activation):
                 let b = step.inputs[1]
                 if dying.contains(a) && a != b {
@@ -141,6 +159,9 @@ struct ExecutionPlan {
             let a = shapes[step.inputs[0]]
             switch step.kind {
             case .chain(let c): shapes[step.output] = c.outputShape(a)
+            case .pair(let first, let second):
+                shapes[step.outputs[0]] = first.outputShape(a)
+                shapes[step.outputs[1]] = second.outputShape(a)
             case .add: shapes[step.output] = a
             case .concat:
                 let b = shapes[step.inputs[1]]
@@ -163,14 +184,21 @@ struct ExecutionPlan {
         var liveBytes = size(input)
         var peak = liveBytes
         for (i, step) in steps.enumerated() {
-            let outBytes = size(shapes[step.output])
-            var transient = outBytes
-            if case .chain(let c) = step.kind {
-                transient = c.transientBytes(input: shapes[step.inputs[0]])
+            let input = shapes[step.inputs[0]]
+            let transient: Int
+            switch step.kind {
+            case .chain(let c): transient = c.transientBytes(input: input)
+            // Both convs' outputs exist before either chain goes on.
+            case .pair(let first, let second):
+                let firstOut = size(first.leadingShape(input)), secondOut = size(second.leadingShape(input))
+                transient = max(firstOut + secondOut,
+                                first.transientBytes(input: input) + secondOut,
+                                size(first.outputShape(input)) + second.transientBytes(input: input))
+            default: transient = size(shapes[step.output])
             }
             peak = max(peak, liveBytes + transient)
             for s in released[i] where live.remove(s) != nil { liveBytes -= size(shapes[s]) }
-            if live.insert(step.output).inserted { liveBytes += outBytes }
+            for out in step.outputs where live.insert(out).inserted { liveBytes += size(shapes[out]) }
             peak = max(peak, liveBytes)
         }
         return peak
@@ -181,9 +209,12 @@ struct ExecutionPlan {
         let shapes = shapes(input: input)
         var total = 0
         for step in steps {
-            if case .chain(let c) = step.kind {
-                let x = shapes[step.inputs[0]]
-                total += x[0] * c.macs(input: Array(x.dropFirst(2))).0
+            let x = shapes[step.inputs[0]]
+            let spatial = Array(x.dropFirst(2))
+            switch step.kind {
+            case .chain(let c): total += x[0] * c.macs(input: spatial).0
+            case .pair(let first, let second): total += x[0] * (first.macs(input: spatial).0 + second.macs(input: spatial).0)
+            default: break
             }
         }
         return total

@@ -64,6 +64,13 @@ final class ConvOp {
         }
     }
 
+    static func pair(_ a: ConvOp, _ b: ConvOp, on x: Tensor) -> (Tensor, Tensor) {
+        let (pa, pb) = (a.prepared!, b.prepared!)
+        return Profiler.measure("conv pair \(a.inChannels)→\(a.outChannels)+\(b.outChannels) k\(a.geometry.kernel.map(String.init).joined(separator: "×")) s\(a.geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            PreparedConvolution.pair(pa, pb, on: x)
+        }
+    }
+
     private func label(_ method: PreparedConvolution.Method) -> String {
         switch method {
         case .gemm: return "conv"
@@ -120,6 +127,17 @@ final class NormOp {
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         Profiler.measure("norm \(kind) \(channels) @\(x.spatialShape.map(String.init).joined(separator: "×"))") { apply(x) }
+    }
+
+    /// In place, on a buffer the caller owns.
+    func apply(_ x: inout Tensor) {
+        Profiler.measure("norm \(kind) \(channels) in place @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            switch kind {
+            case .batch: Kernels.channelAffine(&x, scale: scale, shift: shift, activation: activation)
+            case .instance: Kernels.instanceNorm(&x, weight: weight, bias: bias, activation: activation)
+            case .group(let g): Kernels.groupNorm(&x, groups: g, weight: weight, bias: bias, activation: activation)
+            }
+        }
     }
 
     private func apply(_ x: Tensor) -> Tensor {
@@ -196,16 +214,27 @@ final class Chain {
         }
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    func callAsFunction(_ x: Tensor) -> Tensor { run(x, from: 0) }
+
+    /// Runs `a` and `b` on one input; when both start with a convolution of
+    /// the same geometry, the kernels build the column matrix once for both.
+    static func pair(_ a: Chain, _ b: Chain, on x: Tensor) -> (Tensor, Tensor) {
+        guard case .conv(let ca)? = a.frozen.first, case .conv(let cb)? = b.frozen.first else { return (a(x), b(x)) }
+        let (ya, yb) = ConvOp.pair(ca, cb, on: x)
+        return (a.run(ya, from: 1), b.run(yb, from: 1))
+    }
+
+    /// The frozen ops from `start` on, applied to `x`.
+    private func run(_ x: Tensor, from start: Int) -> Tensor {
         var t = x
-        for op in frozen {
+        for (i, op) in frozen[start...].enumerated() {
+            // After the first op `t` is a buffer this chain made and alone
+            // holds, so norms and activations can overwrite it; before, it is
+            // the caller's input (often still needed, e.g. for a residual sum).
+            let owned = i > 0
             switch op {
             case .conv(let c): t = c(t)
-            case .norm(let n) where n.kind == .batch:
-                // An unfolded BatchNorm is a per-channel affine: done in place on the chain's own buffer.
-                Profiler.measure("norm batch \(n.channels)") {
-                    Kernels.channelAffine(&t, scale: n.scale, shift: n.shift, activation: n.activation)
-                }
+            case .norm(let n) where owned: n.apply(&t)
             case .norm(let n): t = n(t)
             case .act(let a): Kernels.activate(&t, a.activation)
             }
@@ -216,6 +245,12 @@ final class Chain {
     /// The ops as they will run: fused after bind, as declared before it.
     var runningOps: [Op] { frozen.isEmpty ? ops : frozen }
 
+    /// Shape after the first op only (the part a `pair` step runs jointly).
+    func leadingShape(_ input: [Int]) -> [Int] {
+        guard case .conv(let c)? = ops.first else { return input }
+        return [input[0], c.outChannels] + c.outputSpatial(Array(input.dropFirst(2)))
+    }
+
     func outputShape(_ input: [Int]) -> [Int] {
         var shape = input
         for op in ops {
@@ -224,16 +259,15 @@ final class Chain {
         return shape
     }
 
-    /// Bytes this chain adds on top of its (still live) input: each op's
-    /// output exists together with the previous op's output while it runs,
-    /// except for the ops that work in place on a buffer the chain owns.
+    /// Bytes this chain adds on top of its (still live) input: each conv's
+    /// output exists together with the previous op's output while it runs;
+    /// norms and activations after the first op work in place.
     func transientBytes(input: [Int]) -> Int {
         var shape = input, previous = 0, peak = 0
         for (j, op) in runningOps.enumerated() {
             switch op {
             case .conv(let c): shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2)))
-            case .act: if j > 0 { continue }
-            case .norm(let n): if j > 0 && n.kind == .batch { continue }
+            case .act, .norm: if j > 0 { continue }
             }
             let bytes = shape.reduce(1, *) * MemoryLayout<Float>.size
             peak = max(peak, previous + bytes)

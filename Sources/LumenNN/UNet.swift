@@ -82,23 +82,22 @@ struct UNetBuilder {
     /// MONAI `ResidualUnit`: `conv.unitK` subunits, then `residual` (strided
     /// conv, 1×1 conv or identity) added after the last unit's activation.
     func residualUnit(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int, subunits: Int, lastConvOnly: Bool) -> Slot {
-        let main = Chain()
+        let first = Chain(), rest = Chain()
         var channels = inC, s = stride
         let n = max(1, subunits)
         for unit in 0..<n {
-            main.append(contentsOf: monaiConvolution(
+            (unit == 0 ? first : rest).append(contentsOf: monaiConvolution(
                 store, prefix: "\(prefix)conv.unit\(unit).", in: channels, out: outC, kernel: c.kernel,
                 stride: c.repeated(s), norm: c.norm, act: c.act, bias: c.bias, ordering: c.ordering, convOnly: lastConvOnly && unit == n - 1))
             channels = outC; s = 1
         }
-        var residual = x
-        if stride != 1 || inC != outC {
-            let k = stride == 1 ? c.repeated(1) : c.kernel
-            let conv = ConvOp(store, prefix: "\(prefix)residual.", in: inC, out: outC, kernel: k, stride: c.repeated(stride),
-                              padding: k.map { ($0 - 1) / 2 }, bias: c.bias)
-            residual = b.conv(conv, x)
-        }
-        return b.add(b.chain(main, x), residual)
+        guard stride != 1 || inC != outC else { return b.add(b.chain(rest, b.chain(first, x)), x) }
+        let k = stride == 1 ? c.repeated(1) : c.kernel
+        let shortcut = Chain([.conv(ConvOp(store, prefix: "\(prefix)residual.", in: inC, out: outC, kernel: k, stride: c.repeated(stride),
+                                           padding: k.map { ($0 - 1) / 2 }, bias: c.bias))])
+        // unit0 and a strided shortcut read the same input with the same geometry.
+        let (main, residual) = b.pair(first, shortcut, x)
+        return b.add(b.chain(rest, main), residual)
     }
 
     func down(_ x: Slot, prefix: String, in inC: Int, out outC: Int, stride: Int) -> Slot {

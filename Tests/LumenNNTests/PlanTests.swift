@@ -44,10 +44,10 @@ struct PlanTests {
         print("plan \(net.spec.name) \(shape): \(Double(try net.flops(inputShape: shape)) / 1e9) GFLOP, peak activations \(try net.peakBytes(inputShape: shape) / 1_048_576) MiB")
     }
 
-    /// UNet (4, 8), stride 2, no residual units, instance norm, input 1×1×8³ (512 floats):
-    /// down conv 256 + its norm 256 while the input lives → 1024; bottom conv 512 + norm 512
-    /// beside the kept down output 256 → 1280; concat 768 beside both → 1536; the top
-    /// transposed conv's 1024 beside the concat's 768 → 1792 floats.
+    /// UNet (4, 8), stride 2, no residual units, instance norm, input 1×1×8³ (512 floats);
+    /// norms run in place on their conv's output: the down conv's 256 beside the input → 768;
+    /// the bottom conv's 512 beside the kept down output 256 → 768; the concat's 768 beside
+    /// both → 1536; the top transposed conv's 1024 beside the concat's 768 → 1792 floats.
     @Test("peak activation memory follows the liveness of every tensor")
     func peakByHand() throws {
         let net = try network(#"{"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8], "strides": [2]}}"#)
