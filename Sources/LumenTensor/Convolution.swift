@@ -92,7 +92,9 @@ public enum Convolution {
                 continue
             }
             let rows = od * oh
-            let rowsPerChunk = max(1, min(rows, chunkFloats / max(kk * ow, 1)))
+            // Bounded scratch, and at least two chunks per thread so small layers still split evenly.
+            let balanced = (rows + 2 * pool.threads - 1) / (2 * pool.threads)
+            let rowsPerChunk = max(1, min(balanced, chunkFloats / max(kk * ow, 1)))
             let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
             pool.parallelFor(chunks) { chunk in
                 let r0 = chunk * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk)

@@ -39,7 +39,8 @@ public enum TransposedConvolution {
         let m = cout * g.kv
         // Slabs are whole input rows (z, y); the 2-D case has d = 1, so rows are y.
         let rows = d * h
-        let rowsPerSlab = max(1, min(rows, Convolution.chunkFloats / max(m * w, 1)))
+        let balanced = (rows + 2 * pool.threads - 1) / (2 * pool.threads)
+        let rowsPerSlab = max(1, min(balanced, Convolution.chunkFloats / max(m * w, 1)))
 
         x.data.withUnsafeBufferPointer { xb in
         weight.data.withUnsafeBufferPointer { wb in
@@ -70,7 +71,8 @@ public enum TransposedConvolution {
                 // enough that only neighbouring slabs share output voxels; even slabs
                 // run together, then odd ones.
                 let (axisLength, rowsPerUnit, axisStride, kernel) = d > 1 ? (d, h, s[0], k[0]) : (h, 1, s[1], k[1])
-                var unitsPerSlab = max(1, rowsPerSlab / rowsPerUnit)
+                // Each parity phase should still give every thread a slab.
+                var unitsPerSlab = max(1, min(rowsPerSlab / rowsPerUnit, axisLength / (4 * pool.threads)))
                 while (unitsPerSlab + 1) * axisStride <= kernel - 1 { unitsPerSlab += 1 }
                 let slabs = (axisLength + unitsPerSlab - 1) / unitsPerSlab
                 pool.parallelRanges(cout) { r in
