@@ -126,6 +126,10 @@ public enum TransposedConvolution {
 
     /// General case: out[co, z·s − p + a, …] += col[co·kv + t, q].
     static func scatter(_ col: UnsafePointer<Float>, rows: Range<Int>, _ g: Shape, into y: UnsafeMutablePointer<Float>) {
+        if g.k[2] == 3 && g.s[2] == 2 && g.p[2] == 1 && g.w >= 2 {
+            scatterK3S2(col, rows: rows, g, into: y)
+            return
+        }
         let count = rows.count * g.w, w = g.w
         let (k, s, p) = (g.k, g.s, g.p)
         for co in 0..<g.cout {
@@ -153,6 +157,36 @@ public enum TransposedConvolution {
                     src += w
                 }
             }
+        }
+    }
+
+    /// MONAI's k3 s2 p1 case along x: the three x taps of an output row land
+    /// on even (c = 1) and odd (c = 0 shifted, c = 2) positions, so one
+    /// sequential pass adds all three instead of three strided passes.
+    static func scatterK3S2(_ col: UnsafePointer<Float>, rows: Range<Int>, _ g: Shape, into y: UnsafeMutablePointer<Float>) {
+        let count = rows.count * g.w, w = g.w, ow = g.ow
+        let (k, s, p) = (g.k, g.s, g.p)
+        for co in 0..<g.cout {
+            let yc = y + co * g.outCount
+            for a in 0..<k[0] { for bb in 0..<k[1] {
+                let t0 = (a * k[1] + bb) * 3
+                var c0 = col + (co * g.kv + t0) * count
+                var c1 = c0 + count, c2 = c1 + count
+                for row in rows {
+                    let z = row / g.h, yy = row % g.h
+                    let oz = z * s[0] + a - p[0], oy = yy * s[1] + bb - p[1]
+                    if oz >= 0 && oz < g.od && oy >= 0 && oy < g.oh {
+                        let dst = yc + (oz * g.oh + oy) * ow
+                        for x in 0..<(w - 1) {
+                            dst[2 * x] += c1[x]
+                            dst[2 * x + 1] += c2[x] + c0[x + 1]
+                        }
+                        dst[2 * w - 2] += c1[w - 1]
+                        if 2 * w - 1 < ow { dst[2 * w - 1] += c2[w - 1] }
+                    }
+                    c0 += w; c1 += w; c2 += w
+                }
+            } }
         }
     }
 }
