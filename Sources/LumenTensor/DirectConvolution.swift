@@ -1,7 +1,8 @@
 import Foundation
 
-/// Stride-1 convolutions with very few output channels (a network's last
-/// full-resolution layers, 2–4 classes), computed straight from the input.
+/// Stride-1 convolutions with very few channels on both sides (a network's
+/// last full-resolution layers, e.g. 2 → 2 classes), computed straight from
+/// the input.
 ///
 /// im2col + GEMM is a poor fit there: a GEMM with M ≤ 4 rows runs at a tenth
 /// of the machine's speed while the column matrix still costs 27× the input
@@ -9,11 +10,14 @@ import Foundation
 /// place, three x taps per pass, so the row stays in L1 and nothing is copied.
 enum DirectConvolution {
     static let maximumOutputChannels = 4
+    /// Above this many channel pairs the input rows are re-read too often;
+    /// measured, 8 → 4 is already faster through im2col + GEMM.
+    static let maximumChannelPairs = 8
     /// `LUMEN_DIRECT=0` sends these layers to im2col + GEMM, for comparisons.
     static let enabled = ProcessInfo.processInfo.environment["LUMEN_DIRECT"] != "0"
 
-    static func fits(cout: Int, geometry g: ConvGeometry) -> Bool {
-        cout <= maximumOutputChannels && g.stride.allSatisfy { $0 == 1 }
+    static func fits(cin: Int, cout: Int, geometry g: ConvGeometry) -> Bool {
+        enabled && cout <= maximumOutputChannels && cin * cout <= maximumChannelPairs && g.stride.allSatisfy { $0 == 1 }
     }
 
     /// `out` must already have the output shape; every element is written.

@@ -18,7 +18,7 @@ public final class PreparedConvolution: Sendable {
     public let geometry: ConvGeometry
     public let method: Method
     let epilogue: ChannelEpilogue
-    let winogradWeights: [Float]?
+    private let winograd23Weights = Mutex<[Float]?>(nil)
     private let winograd43Weights = Mutex<[Float]?>(nil)
 
     /// `weight` is [Cout, Cin, k…] for a convolution and [Cin, Cout, k…]
@@ -38,32 +38,36 @@ public final class PreparedConvolution: Sendable {
         self.epilogue = ChannelEpilogue(bias: bias, epilogue)
         if transposed {
             method = .transposed
-            winogradWeights = nil
         } else if Self.winogradFits(geometry: geometry, cin: weight.shape[1], cout: cout) {
             method = .winograd
-            winogradWeights = Winograd.transformWeights(weight)
         } else {
             method = .gemm
-            winogradWeights = nil
         }
     }
 
     public var inChannels: Int { method == .transposed ? weight.shape[0] : weight.shape[1] }
     public var outChannels: Int { method == .transposed ? weight.shape[1] : weight.shape[0] }
 
+    /// 3×3×3 stride-1 "same" convolutions with enough channel pairs for the
+    /// transforms to pay: measured, F(4,3) beats im2col + GEMM from 2→8 and
+    /// 8→4 channels up (1.7–4.6× at 4–32 channels), but not for a single
+    /// input channel, and tiny layers (2→2) are as fast directly.
     static func winogradFits(geometry g: ConvGeometry, cin: Int, cout: Int) -> Bool {
         Winograd.enabled && g.kernel == [3, 3, 3] && g.stride == [1, 1, 1] && g.padding == [1, 1, 1]
-            && min(cin, cout) >= Winograd.minimumChannels
+            && cin >= 2 && cin * cout >= 16
     }
 
-    /// 4 for F(4,3), 2 for F(2,3), 0 when this convolution does not use Winograd.
+    /// 4 for F(4,3), 2 for F(2,3), 0 when this call goes to im2col or the direct kernel.
     /// F(4,3) is taken where it saves at least a quarter of F(2,3)'s multiplies
-    /// and its transformed weights stay under 64 MiB.
+    /// and its transformed weights stay under 64 MiB; F(2,3) only with ≥ 16
+    /// channels on both sides (below that its 8× transform traffic loses to im2col).
     public func winogradTile(for spatial: [Int]) -> Int {
         guard method == .winograd else { return 0 }
-        let fits = WinogradF43.enabled && WinogradF43.workRatio(spatial: spatial) <= 0.75
-            && inChannels * outChannels * WinogradF43.points <= (16 << 20)
-        return fits ? 4 : 2
+        if WinogradF43.enabled && WinogradF43.workRatio(spatial: spatial) <= 0.75
+            && inChannels * outChannels * WinogradF43.points <= (16 << 20) {
+            return 4
+        }
+        return min(inChannels, outChannels) >= Winograd.minimumChannels ? 2 : 0
     }
 
     public func outputShape(for input: [Int]) -> [Int] {
@@ -86,8 +90,8 @@ public final class PreparedConvolution: Sendable {
         let shape = outputShape(for: x.shape)
         precondition(out.count == shape.reduce(1, *), "output buffer holds \(out.count) values, \(shape) needs \(shape.reduce(1, *))")
         out.shape = shape
-        switch method {
-        case .winograd where winogradTile(for: x.spatialShape) == 4:
+        switch (method, winogradTile(for: x.spatialShape)) {
+        case (.winograd, 4):
             let u = winograd43Weights.withLock { cached in
                 if let cached { return cached }
                 let u = WinogradF43.transformWeights(weight)
@@ -95,15 +99,27 @@ public final class PreparedConvolution: Sendable {
                 return u
             }
             WinogradF43.run(x, transformed: u, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
-        case .winograd:
-            Winograd.run(x, transformed: winogradWeights!, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
-        case .gemm where DirectConvolution.fits(cout: outChannels, geometry: geometry) && DirectConvolution.enabled:
-            DirectConvolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
-        case .gemm:
-            Convolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
-        case .transposed:
+        case (.winograd, 2):
+            let u = winograd23Weights.withLock { cached in
+                if let cached { return cached }
+                let u = Winograd.transformWeights(weight)
+                cached = u
+                return u
+            }
+            Winograd.run(x, transformed: u, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
+        case (.transposed, _):
             TransposedConvolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
+        default:
+            if usesDirectKernel {
+                DirectConvolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
+            } else {
+                Convolution.run(x, weight: weight, geometry: geometry, epilogue: epilogue, pool: pool, into: &out)
+            }
         }
+    }
+
+    var usesDirectKernel: Bool {
+        method != .transposed && DirectConvolution.fits(cin: inChannels, cout: outChannels, geometry: geometry)
     }
 
     /// Runs `a` and `b` on the same input. When both are im2col convolutions
@@ -113,9 +129,7 @@ public final class PreparedConvolution: Sendable {
     public static func pair(_ a: PreparedConvolution, _ b: PreparedConvolution, on x: Tensor,
                             pool: ComputePool = .shared) -> (Tensor, Tensor) {
         let shared = a.method == .gemm && b.method == .gemm && a.geometry == b.geometry
-            && a.inChannels == b.inChannels
-            && !DirectConvolution.fits(cout: a.outChannels, geometry: a.geometry)
-            && !DirectConvolution.fits(cout: b.outChannels, geometry: b.geometry)
+            && a.inChannels == b.inChannels && !a.usesDirectKernel && !b.usesDirectKernel
         guard shared else { return (a(x, pool: pool), b(x, pool: pool)) }
         precondition(x.rank == a.geometry.kernel.count + 2 && x.shape[1] == a.inChannels,
                      "input \(x.shape) does not fit a convolution taking \(a.inChannels) channels in \(a.geometry.kernel.count)-D")

@@ -31,6 +31,11 @@ struct ConvolutionTests {
         Case(input: [1, 16, 6, 5, 7], cout: 16, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], affine: true, activation: .prelu(0.2)),
         Case(input: [2, 17, 5, 4, 3], cout: 20, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], bias: false),
         Case(input: [1, 32, 1, 2, 1], cout: 16, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], activation: .relu),
+        // Few channels: Winograd F(4,3) from 2→8 / 8→4 up, im2col when the extent is too small for it
+        Case(input: [1, 4, 9, 10, 11], cout: 8, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], affine: true, activation: .prelu(0.25)),
+        Case(input: [1, 2, 8, 8, 8], cout: 8, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], activation: .relu),
+        Case(input: [1, 32, 8, 7, 9], cout: 2, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+        Case(input: [1, 8, 6, 6, 6], cout: 4, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], bias: false, activation: .sigmoid),
         // ≤ 4 output channels, stride 1: the direct kernel, down to rows of width 1 and 2
         Case(input: [1, 2, 3, 4, 1], cout: 2, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], activation: .relu),
         Case(input: [2, 5, 3, 2, 2], cout: 3, kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], affine: true),
@@ -78,6 +83,9 @@ struct ConvolutionTests {
         let prepared = PreparedConvolution(weight: w, bias: nil, geometry: g)
         #expect(prepared.winogradTile(for: [48, 48, 48]) == 4)
         #expect(prepared.winogradTile(for: [1, 2, 1]) == 2)
+        let eight = PreparedConvolution(weight: Reference.random([8, 8, 3, 3, 3], seed: 1), bias: nil, geometry: g)
+        #expect(eight.winogradTile(for: [64, 64, 64]) == 4)
+        #expect(eight.winogradTile(for: [6, 6, 6]) == 0)   // F(2,3) needs 16 channels; im2col instead
         let thin = Reference.random([16, 1, 3, 3, 3], seed: 1)
         #expect(PreparedConvolution(weight: thin, bias: nil, geometry: g).method != .winograd)
     }
