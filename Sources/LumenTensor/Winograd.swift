@@ -99,17 +99,17 @@ public enum Winograd {
                         let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
                         defer { v.deallocate(); m.deallocate() }
-                        pool.parallelRanges(cin) { r in
+                        Profiler.measure("  wino-few-in") { pool.parallelRanges(cin) { r in
                             inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride,
                                            channels: r, into: v)
-                        }
-                        pool.parallelFor(64) { e in
+                        } }
+                        Profiler.measure("  wino-few-gemm") { pool.parallelFor(64) { e in
                             gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride)
-                        }
-                        pool.parallelRanges(cout) { r in
+                        } }
+                        Profiler.measure("  wino-few-out") { pool.parallelRanges(cout) { r in
                             outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
                                             epilogue: epilogue, channels: r, into: yout)
-                        }
+                        } }
                     }
                 }
             }
