@@ -48,13 +48,14 @@ public final class PreparedConvolution: Sendable {
     public var inChannels: Int { method == .transposed ? weight.shape[0] : weight.shape[1] }
     public var outChannels: Int { method == .transposed ? weight.shape[1] : weight.shape[0] }
 
-    /// 3×3×3 stride-1 "same" convolutions with enough channel pairs for the
-    /// transforms to pay: measured, F(4,3) beats im2col + GEMM from 2→8 and
-    /// 8→4 channels up (1.7–4.6× at 4–32 channels), but not for a single
-    /// input channel, and tiny layers (2→2) are as fast directly.
+    /// 3×3×3 and 3×3 stride-1 "same" convolutions with enough channels for
+    /// the transforms to pay: measured, F(4,3) beats im2col + GEMM from 4→8
+    /// and 8→4 channels up (1.7–4.6× in 3-D, 1.3–2.8× in 2-D), breaks even
+    /// at 2–3 input channels in 3-D and loses there in 2-D.
     static func winogradFits(geometry g: ConvGeometry, cin: Int, cout: Int) -> Bool {
-        Winograd.enabled && g.kernel == [3, 3, 3] && g.stride == [1, 1, 1] && g.padding == [1, 1, 1]
-            && cin >= 2 && cin * cout >= 16
+        let planar = g.kernel == [3, 3] && g.stride == [1, 1] && g.padding == [1, 1]
+        let volume = g.kernel == [3, 3, 3] && g.stride == [1, 1, 1] && g.padding == [1, 1, 1]
+        return Winograd.enabled && (planar || volume) && cin >= 4 && cin * cout >= 16
     }
 
     /// 4 for F(4,3), 2 for F(2,3), 0 when this call goes to im2col or the direct kernel.
@@ -63,6 +64,10 @@ public final class PreparedConvolution: Sendable {
     /// channels on both sides (below that its 8× transform traffic loses to im2col).
     public func winogradTile(for spatial: [Int]) -> Int {
         guard method == .winograd else { return 0 }
+        if spatial.count == 2 {
+            // 2-D: F(4×4, 3×3) unless the image is smaller than one tile.
+            return spatial.allSatisfy({ $0 >= 4 }) ? 4 : 0
+        }
         if WinogradF43.enabled && WinogradF43.workRatio(spatial: spatial) <= 0.75
             && inChannels * outChannels * WinogradF43.points <= (16 << 20) {
             return 4
@@ -91,6 +96,14 @@ public final class PreparedConvolution: Sendable {
         precondition(out.count == shape.reduce(1, *), "output buffer holds \(out.count) values, \(shape) needs \(shape.reduce(1, *))")
         out.shape = shape
         switch (method, winogradTile(for: x.spatialShape)) {
+        case (.winograd, 4) where x.rank == 4:
+            let u = winograd43Weights.withLock { cached in
+                if let cached { return cached }
+                let u = WinogradPlanar.transformWeights(weight)
+                cached = u
+                return u
+            }
+            WinogradPlanar.run(x, transformed: u, cout: outChannels, epilogue: epilogue, pool: pool, into: &out)
         case (.winograd, 4):
             let u = winograd43Weights.withLock { cached in
                 if let cached { return cached }

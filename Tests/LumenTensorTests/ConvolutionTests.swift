@@ -47,6 +47,11 @@ struct ConvolutionTests {
         Case(input: [1, 5, 7, 6], cout: 3, kernel: [2, 2], stride: [2, 2], padding: [0, 0], bias: false, affine: true),
         Case(input: [2, 6, 5, 7], cout: 3, kernel: [1, 1], stride: [1, 1], padding: [0, 0], activation: .sigmoid),
         Case(input: [1, 4, 8, 7], cout: 2, kernel: [3, 1], stride: [2, 1], padding: [1, 0], activation: .prelu(0.1)),
+        // 2-D Winograd F(4×4, 3×3), and an image smaller than one tile (im2col)
+        Case(input: [1, 4, 11, 9], cout: 8, kernel: [3, 3], stride: [1, 1], padding: [1, 1], activation: .relu),
+        Case(input: [2, 16, 13, 10], cout: 12, kernel: [3, 3], stride: [1, 1], padding: [1, 1], affine: true, activation: .prelu(0.25)),
+        Case(input: [1, 6, 17, 18], cout: 3, kernel: [3, 3], stride: [1, 1], padding: [1, 1], bias: false, activation: .sigmoid),
+        Case(input: [1, 8, 3, 5], cout: 4, kernel: [3, 3], stride: [1, 1], padding: [1, 1]),
     ]
 
     static func operands(_ c: Case, transposed: Bool = false) -> (Tensor, Tensor, [Float]?, Epilogue) {
@@ -103,6 +108,24 @@ struct ConvolutionTests {
             #expect(relativeError(y, expected) < 1e-4, "F(2,3), tiles per chunk \(String(describing: tiles))")
             let y43 = WinogradF43.forward(x, transformed: WinogradF43.transformWeights(w), cout: 24, bias: bias, tilesPerChunk: tiles)
             #expect(relativeError(y43, expected) < 1e-4, "F(4,3), tiles per chunk \(String(describing: tiles))")
+        }
+        // 2-D: each z slice of the same data as an image.
+        var slices = [Float]()
+        for z in 0..<9 { for c in 0..<32 {
+            let start: Int = (c * 9 + z) * 110
+            slices += x.data[start..<(start + 110)]
+        } }
+        let images = Tensor(shape: [9, 32, 10, 11], data: slices)
+        var taps = [Float]()
+        for i in 0..<(24 * 32) {
+            let start: Int = i * 27 + 9
+            taps += w.data[start..<(start + 9)]
+        }
+        let w2 = Tensor(shape: [24, 32, 3, 3], data: taps)
+        let expected2 = Reference.conv(images, w2, bias, kernel: [3, 3], stride: [1, 1], padding: [1, 1])
+        for tiles in [nil, 3, 7] as [Int?] {
+            let y2 = WinogradPlanar.forward(images, transformed: WinogradPlanar.transformWeights(w2), cout: 24, bias: bias, tilesPerChunk: tiles)
+            #expect(relativeError(y2, expected2) < 1e-4, "F(4×4, 3×3), tiles per chunk \(String(describing: tiles))")
         }
     }
 
