@@ -60,16 +60,17 @@ public final class PreparedConvolution: Sendable {
 
     /// 4 for F(4,3), 2 for F(2,3), 0 when this call goes to im2col or the direct kernel.
     /// F(4,3) is taken where it saves at least a quarter of F(2,3)'s multiplies
-    /// and its transformed weights stay under 64 MiB; F(2,3) only with ≥ 16
+    /// and the layer is narrow enough for its rounding (see `WinogradF43.maximumChannels`); F(2,3) only with ≥ 16
     /// channels on both sides (below that its 8× transform traffic loses to im2col).
     public func winogradTile(for spatial: [Int]) -> Int {
         guard method == .winograd else { return 0 }
         if spatial.count == 2 {
             // 2-D: F(4×4, 3×3) unless the image is smaller than one tile.
-            return spatial.allSatisfy({ $0 >= 4 }) ? 4 : 0
+            let fits = spatial.allSatisfy { $0 >= 4 } && max(inChannels, outChannels) <= WinogradF43.maximumChannels
+            return fits ? 4 : 0
         }
         if WinogradF43.enabled && WinogradF43.workRatio(spatial: spatial) <= 0.75
-            && inChannels * outChannels * WinogradF43.points <= (16 << 20) {
+            && max(inChannels, outChannels) <= WinogradF43.maximumChannels {
             return 4
         }
         return min(inChannels, outChannels) >= Winograd.minimumChannels ? 2 : 0

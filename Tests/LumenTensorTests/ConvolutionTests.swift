@@ -88,6 +88,8 @@ struct ConvolutionTests {
         let prepared = PreparedConvolution(weight: w, bias: nil, geometry: g)
         #expect(prepared.winogradTile(for: [48, 48, 48]) == 4)
         #expect(prepared.winogradTile(for: [1, 2, 1]) == 2)
+        let wide = PreparedConvolution(weight: Tensor(zeros: [256, 256, 3, 3, 3]), bias: nil, geometry: g)
+        #expect(wide.winogradTile(for: [48, 48, 48]) == 2)   // F(4,3)'s rounding is kept to ≤ 128 channels
         let eight = PreparedConvolution(weight: Reference.random([8, 8, 3, 3, 3], seed: 1), bias: nil, geometry: g)
         #expect(eight.winogradTile(for: [64, 64, 64]) == 4)
         #expect(eight.winogradTile(for: [6, 6, 6]) == 0)   // F(2,3) needs 16 channels; im2col instead
