@@ -6,10 +6,8 @@ final class BasicUNet: NetworkBody {
     let store = ParamStore()
     let inChannels: Int, outChannels: Int, spatialDims: Int
     var sizeMultiple: [Int] { [Int](repeating: 1, count: spatialDims) }
-    private let conv0: Chain
-    private let downs: [Chain]
-    private let ups: [(upsample: ConvOp, convs: Chain)]
-    private let final: ConvOp
+    var minimumSize: Int { 16 }
+    let plan: ExecutionPlan
 
     init(args: [String: JSONValue]) throws {
         let name = "BasicUNet"
@@ -39,37 +37,25 @@ final class BasicUNet: NetworkBody {
                                                   stride: [Int](repeating: 1, count: dims), norm: norm, act: act, bias: bias))
             return c
         }
-        conv0 = twoConv("conv_0.", inChannels, f[0])
-        downs = (1...4).map { twoConv("down_\($0).convs.", f[$0 - 1], f[$0]) }
+        // Declared in MONAI's registration order: conv_0, down_1…4, upcat_4…1, final_conv.
+        let b = PlanBuilder()
+        var encoders = [b.chain(twoConv("conv_0.", inChannels, f[0]), b.input)]
+        for i in 1...4 {
+            encoders.append(b.chain(twoConv("down_\(i).convs.", f[i - 1], f[i]), b.maxPool(encoders[i - 1])))
+        }
+        var u = encoders.removeLast()
         // upcat_k: (input channels, encoder channels, output channels, halves)
-        let plan = [(4, f[4], f[3], f[3], true), (3, f[3], f[2], f[2], true), (2, f[2], f[1], f[1], true), (1, f[1], f[0], f[5], false)]
-        ups = plan.map { (k, inC, catC, outC, halves) in
+        let ups = [(4, f[4], f[3], f[3], true), (3, f[3], f[2], f[2], true), (2, f[2], f[1], f[1], true), (1, f[1], f[0], f[5], false)]
+        for (k, inC, catC, outC, halves) in ups {
             let upC = halves ? inC / 2 : inC
             let deconv = ConvOp(store, prefix: "upcat_\(k).upsample.deconv.", in: inC, out: upC, kernel: [Int](repeating: 2, count: dims),
                                 stride: [Int](repeating: 2, count: dims), padding: [Int](repeating: 0, count: dims), bias: true, transposed: true)
-            return (deconv, twoConv("upcat_\(k).convs.", catC + upC, outC))
-        }
-        final = ConvOp(store, prefix: "final_conv.", in: f[5], out: outChannels, kernel: [Int](repeating: 1, count: dims),
-                       stride: [Int](repeating: 1, count: dims), padding: [Int](repeating: 0, count: dims), bias: true)
-    }
-
-    func bind() {
-        conv0.bind(store)
-        downs.forEach { $0.bind(store) }
-        ups.forEach { $0.upsample.bind(store); $0.convs.bind(store) }
-        final.bind(store)
-    }
-
-    func forward(_ x: Tensor) -> Tensor {
-        var encoders = [conv0(x)]
-        for down in downs { encoders.append(down(Ops.maxPool2(encoders.last!))) }
-        var u = encoders.removeLast()
-        for (upsample, convs) in ups {
             let skip = encoders.removeLast()
-            var up = upsample(u)
-            up = Ops.padHighReplicate(up, to: skip.spatialShape)
-            u = convs(Ops.concatChannels(skip, up))
+            let upsampled = b.padHigh(b.conv(deconv, u), like: skip)
+            u = b.chain(twoConv("upcat_\(k).convs.", catC + upC, outC), b.concat(skip, upsampled))
         }
-        return final(u)
+        let final = ConvOp(store, prefix: "final_conv.", in: f[5], out: outChannels, kernel: [Int](repeating: 1, count: dims),
+                           stride: [Int](repeating: 1, count: dims), padding: [Int](repeating: 0, count: dims), bias: true)
+        plan = b.finish(output: b.conv(final, u))
     }
 }

@@ -32,7 +32,7 @@ enum NormKind: Equatable {
     init?(_ arg: LayerArg?, network: String, key: String, channelsHint: Int = 0) throws {
         guard let arg else { return nil }
         switch arg.name {
-        case "batch", "batchnorm":
+        case "batch", "batchnorm", "syncbatch":   // SyncBatchNorm is BatchNorm at eval, same keys
             self = .batch
         case "instance", "instance_nvfuser", "instancenorm":
             self = .instance(affine: arg.options["affine"]?.bool ?? false)

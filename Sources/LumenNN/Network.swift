@@ -53,14 +53,20 @@ public struct NetworkSpec: Sendable, Equatable {
 
 /// A MONAI network bound to its weights and frozen for inference: BatchNorm
 /// folded into convolutions, activations fused, nothing left to decide per call.
+///
+/// `forward` only reads the bound weights, so one instance may serve
+/// concurrent requests; `load` rebinds them and must not overlap a forward.
 public final class Network: @unchecked Sendable {
     public let spec: NetworkSpec
-    private let body: NetworkBody
+    private var body: NetworkBody
+    /// Set once a state dict has bound every op; a failed load leaves the previous weights in place.
+    private var loaded = false
 
     public var inChannels: Int { body.inChannels }
     public var outChannels: Int { body.outChannels }
     public var spatialDims: Int { body.spatialDims }
     public var sizeMultiple: [Int] { body.sizeMultiple }
+    var plan: ExecutionPlan { body.plan }
 
     /// Builds the layers only; `expectedKeys` is then available (for random-weight benchmarks).
     public init(spec: NetworkSpec) throws {
@@ -73,6 +79,20 @@ public final class Network: @unchecked Sendable {
         default:
             throw NetworkError.unknownNetwork(spec.name, supported: NetworkSpec.families)
         }
+        try checkGroups()
+    }
+
+    /// GroupNorm needs its channels to split evenly, which only the built
+    /// layer widths reveal; PyTorch refuses such a layer at construction too.
+    private func checkGroups() throws {
+        for chain in body.plan.chains {
+            for case .norm(let n) in chain.ops {
+                if case .group(let g) = n.kind, n.channels % g != 0 {
+                    throw NetworkError.badArgument(network: spec.name, key: spec.family == "DynUNet" ? "norm_name" : "norm",
+                                                   detail: "group norm with \(g) groups cannot split a layer of \(n.channels) channels (\(n.prefix.dropLast()))")
+                }
+            }
+        }
     }
 
     public convenience init(spec: NetworkSpec, stateDict: [String: Tensor]) throws {
@@ -81,8 +101,15 @@ public final class Network: @unchecked Sendable {
     }
 
     public func load(_ stateDict: [String: Tensor]) throws {
-        try body.store.bind(stateDict)
+        do {
+            try body.store.bind(stateDict)
+        } catch let error as NetworkError {
+            guard let legacy = try body.legacyAlternative(for: stateDict) else { throw error }
+            try legacy.store.bind(stateDict)
+            body = legacy
+        }
         body.bind()
+        loaded = true
     }
 
     /// The state dict this network wants, in registration order.
@@ -97,13 +124,45 @@ public final class Network: @unchecked Sendable {
         }
         let spatial = Array(shape.dropFirst(2))
         guard spatial.allSatisfy({ $0 >= 1 }), shape[0] >= 1 else { throw NetworkError.badInput("empty input shape \(shape)") }
+        if spatial.contains(where: { $0 < body.minimumSize }) {
+            throw NetworkError.badInput("\(spec.name) needs every spatial size to be at least \(body.minimumSize), got \(spatial); pad the input")
+        }
         if zip(spatial, sizeMultiple).contains(where: { $0 % $1 != 0 }) {
             throw NetworkError.badInput("\(spec.name) needs spatial sizes divisible by \(sizeMultiple), got \(spatial); pad the input")
         }
     }
 
     public func forward(_ x: Tensor) throws -> Tensor {
+        guard loaded else { throw NetworkError.notLoaded(network: spec.name) }
         try validate(x.shape)
         return body.forward(x)
+    }
+
+    /// Estimated peak of live activation memory during `forward` for this
+    /// input shape, in bytes: every tensor is freed after its last reader, so
+    /// this is the widest point of the plan, input included. Kernel scratch
+    /// (im2col panels, Winograd tiles) comes on top. Lets a server decide how
+    /// many windows it can run at once before it runs any.
+    public func peakBytes(inputShape: [Int]) throws -> Int {
+        try validate(inputShape)
+        return body.plan.peakBytes(input: inputShape)
+    }
+
+    /// Multiply-adds of every convolution for this input shape (norms,
+    /// activations and copies are not counted).
+    public func multiplyAdds(inputShape: [Int]) throws -> Int {
+        try validate(inputShape)
+        return body.plan.multiplyAdds(input: inputShape)
+    }
+
+    /// Floating-point operations (2 per multiply-add) for GFLOP/s reports.
+    public func flops(inputShape: [Int]) throws -> Int {
+        2 * (try multiplyAdds(inputShape: inputShape))
+    }
+
+    /// The shape `forward` returns for an input of this shape.
+    public func outputShape(inputShape: [Int]) throws -> [Int] {
+        try validate(inputShape)
+        return body.plan.shapes(input: inputShape)[body.plan.output]
     }
 }

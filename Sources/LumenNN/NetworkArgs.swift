@@ -16,6 +16,10 @@ struct NetworkArgs {
             guard known.contains(name) else {
                 throw NetworkError.unknownArgument(network: network, key: key, supported: known.sorted())
             }
+            if let text = value.string, let first = text.first, "@$%".contains(first) {
+                throw NetworkError.badArgument(network: network, key: key, detail:
+                    "\"\(text)\" is a MONAI bundle reference or expression; resolve it to a literal value before building the network")
+            }
             v[name] = value
         }
         self.values = v
@@ -86,15 +90,18 @@ struct NetworkArgs {
 /// MONAI's `Convolution` block: conv, then the ADN children `N` and `A`
 /// (dropout is identity at eval and has no keys).
 func monaiConvolution(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, kernel: [Int], stride: [Int],
-                      norm: NormKind?, act: ActKind?, bias: Bool, convOnly: Bool = false, transposed: Bool = false,
-                      padding: [Int]? = nil, outputPadding: [Int]? = nil) -> Chain {
+                      norm: NormKind?, act: ActKind?, bias: Bool, ordering: String = "NDA", convOnly: Bool = false,
+                      transposed: Bool = false, padding: [Int]? = nil, outputPadding: [Int]? = nil) -> Chain {
     let pad = padding ?? kernel.map { ($0 - 1) / 2 }
     let outPad = outputPadding ?? (transposed ? stride.map { $0 - 1 } : nil)
     let chain = Chain([.conv(ConvOp(store, prefix: prefix + "conv.", in: inC, out: outC, kernel: kernel, stride: stride,
                                     padding: pad, outputPadding: outPad, bias: bias, transposed: transposed))])
     if !convOnly {
-        if let norm { chain.append(.norm(NormOp(store, prefix: prefix + "adn.N.", kind: norm, channels: outC))) }
-        if let act { chain.append(.act(ActOp(store, prefix: prefix + "adn.A.", kind: act))) }
+        // ADN adds its children in the ordering string's order and leaves out letters it lacks.
+        for letter in ordering {
+            if letter == "N", let norm { chain.append(.norm(NormOp(store, prefix: prefix + "adn.N.", kind: norm, channels: outC))) }
+            if letter == "A", let act { chain.append(.act(ActOp(store, prefix: prefix + "adn.A.", kind: act))) }
+        }
     }
     return chain
 }

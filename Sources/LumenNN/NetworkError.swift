@@ -5,6 +5,8 @@ public enum NetworkError: Error, Equatable, CustomStringConvertible {
     case unknownArgument(network: String, key: String, supported: [String])
     case stateDictMismatch(missing: [String], unexpected: [String], wrongShape: [String])
     case badInput(String)
+    /// `forward` on a network built with `init(spec:)` whose weights were never loaded.
+    case notLoaded(network: String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum NetworkError: Error, Equatable, CustomStringConvertible {
             return parts.joined(separator: "\n  ")
         case .badInput(let d):
             return d
+        case .notLoaded(let n):
+            return "\(n): no weights loaded; call load(_:) with a state dict first"
         }
     }
 

@@ -11,8 +11,9 @@ final class ConvOp {
     private(set) var weight = Tensor(zeros: [0])
     private(set) var bias: [Float]?
     var activation: Activation = .identity
-    /// Winograd-transformed weights, for 3×3×3 stride-1 convolutions.
-    private var winograd: [Float]?
+    /// The kernel-ready form (Winograd-transformed weights, fused epilogue),
+    /// made once per load so no window pays for it.
+    private var prepared: PreparedConvolution?
 
     init(_ store: ParamStore, prefix: String, in inC: Int, out outC: Int, kernel: [Int], stride: [Int],
          padding: [Int], outputPadding: [Int]? = nil, bias hasBias: Bool, transposed: Bool = false) {
@@ -26,54 +27,65 @@ final class ConvOp {
         if let biasKey { store.declare(biasKey, [outC]) }
     }
 
+    /// Takes the raw checkpoint values; `freeze` must follow once fusion is decided.
     func bind(_ store: ParamStore) {
         weight = store[weightKey]
         bias = biasKey.map { store[$0].data }
-        prepare()
-    }
-
-    private var winogradEligible: Bool {
-        !transposed && geometry.kernel == [3, 3, 3] && geometry.stride == [1, 1, 1] && geometry.padding == [1, 1, 1]
-            && Winograd.enabled && min(inChannels, outChannels) >= Winograd.minimumChannels
-    }
-
-    private func prepare() {
-        winograd = winogradEligible ? Winograd.transformWeights(weight) : nil
+        activation = .identity
+        prepared = nil
     }
 
     /// Eval BatchNorm after this conv: w' = w·scale[o], b' = b·scale[o] + shift[o].
     func fold(scale: [Float], shift: [Float]) {
         let k = weight.shape.dropFirst(2).reduce(1, *)
-        for i in 0..<weight.shape[0] {
-            for j in 0..<weight.shape[1] {
-                let o = transposed ? j : i
-                let base = (i * weight.shape[1] + j) * k
-                for t in 0..<k { weight.data[base + t] *= scale[o] }
+        let rows = weight.shape[0], cols = weight.shape[1]
+        weight.data.withUnsafeMutableBufferPointer { w in
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    let factor = scale[transposed ? j : i]
+                    let base = (i * cols + j) * k
+                    for t in 0..<k { w[base + t] *= factor }
+                }
             }
         }
         let b = bias ?? [Float](repeating: 0, count: outChannels)
         bias = (0..<outChannels).map { b[$0] * scale[$0] + shift[$0] }
-        prepare()
+    }
+
+    func freeze() {
+        prepared = PreparedConvolution(weight: weight, bias: bias, geometry: geometry,
+                                       epilogue: Epilogue(activation: activation), transposed: transposed)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        Profiler.measure("\(transposed ? "convT" : winograd != nil ? "conv-winograd" : "conv") \(inChannels)→\(outChannels) k\(geometry.kernel.map(String.init).joined(separator: "×")) s\(geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
-            run(x)
+        let conv = prepared!
+        return Profiler.measure("\(label(conv.method)) \(inChannels)→\(outChannels) k\(geometry.kernel.map(String.init).joined(separator: "×")) s\(geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            conv(x)
         }
     }
 
-    func run(_ x: Tensor) -> Tensor {
-        if let winograd {
-            return Winograd.forward(x, transformed: winograd, cout: outChannels, bias: bias, activation: activation)
+    static func pair(_ a: ConvOp, _ b: ConvOp, on x: Tensor) -> (Tensor, Tensor) {
+        let (pa, pb) = (a.prepared!, b.prepared!)
+        return Profiler.measure("conv pair \(a.inChannels)→\(a.outChannels)+\(b.outChannels) k\(a.geometry.kernel.map(String.init).joined(separator: "×")) s\(a.geometry.stride[0]) @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            PreparedConvolution.pair(pa, pb, on: x)
         }
-        return transposed
-            ? TransposedConvolution.forward(x, weight: weight, bias: bias, geometry: geometry, activation: activation)
-            : Convolution.forward(x, weight: weight, bias: bias, geometry: geometry, activation: activation)
+    }
+
+    private func label(_ method: PreparedConvolution.Method) -> String {
+        switch method {
+        case .gemm: return "conv"
+        case .winograd: return "conv-winograd"
+        case .transposed: return "convT"
+        }
+    }
+
+    func outputSpatial(_ spatial: [Int]) -> [Int] {
+        transposed ? geometry.transposedOutput(spatial) : geometry.convOutput(spatial)
     }
 
     /// Multiply-adds, for GFLOP/s.
     func macs(input spatial: [Int]) -> (Int, [Int]) {
-        let out = transposed ? geometry.transposedOutput(spatial) : geometry.convOutput(spatial)
+        let out = outputSpatial(spatial)
         let k = geometry.kernel.reduce(1, *)
         let positions = (transposed ? spatial : out).reduce(1, *)
         return (positions * k * inChannels * outChannels, out)
@@ -104,6 +116,7 @@ final class NormOp {
     }
 
     func bind(_ store: ParamStore) {
+        activation = .identity
         if store.has(prefix + "weight") { weight = store[prefix + "weight"].data; bias = store[prefix + "bias"].data }
         if kind == .batch {
             let mean = store[prefix + "running_mean"].data, variance = store[prefix + "running_var"].data
@@ -116,11 +129,22 @@ final class NormOp {
         Profiler.measure("norm \(kind) \(channels) @\(x.spatialShape.map(String.init).joined(separator: "×"))") { apply(x) }
     }
 
+    /// In place, on a buffer the caller owns.
+    func apply(_ x: inout Tensor) {
+        Profiler.measure("norm \(kind) \(channels) in place @\(x.spatialShape.map(String.init).joined(separator: "×"))") {
+            switch kind {
+            case .batch: Kernels.channelAffine(&x, scale: scale, shift: shift, activation: activation)
+            case .instance: Kernels.instanceNorm(&x, weight: weight, bias: bias, activation: activation)
+            case .group(let g): Kernels.groupNorm(&x, groups: g, weight: weight, bias: bias, activation: activation)
+            }
+        }
+    }
+
     private func apply(_ x: Tensor) -> Tensor {
         switch kind {
-        case .batch: return Normalization.channelAffine(x, scale: scale, shift: shift, activation: activation)
-        case .instance: return Normalization.instanceNorm(x, weight: weight, bias: bias, activation: activation)
-        case .group(let g): return Normalization.groupNorm(x, groups: g, weight: weight, bias: bias, activation: activation)
+        case .batch: return Kernels.channelAffine(x, scale: scale, shift: shift, activation: activation)
+        case .instance: return Kernels.instanceNorm(x, weight: weight, bias: bias, activation: activation)
+        case .group(let g): return Kernels.groupNorm(x, groups: g, weight: weight, bias: bias, activation: activation)
         }
     }
 }
@@ -149,8 +173,9 @@ enum Op {
     case conv(ConvOp), norm(NormOp), act(ActOp)
 }
 
-/// A straight run of ops. `freeze` fuses conv → BatchNorm → activation into the
-/// conv, and norm → activation into the norm, so most chains run as one pass.
+/// A straight run of ops. Binding fuses conv → BatchNorm → activation into the
+/// conv and norm → activation into the norm, so most chains run as one pass
+/// per layer instead of three trips through memory.
 final class Chain {
     private(set) var ops: [Op]
     private var frozen: [Op] = []
@@ -177,6 +202,7 @@ final class Chain {
                     c.fold(scale: n.scale, shift: n.shift); i += 1
                 }
                 if i + 1 < ops.count, case .act(let a) = ops[i + 1] { c.activation = a.activation; i += 1 }
+                c.freeze()
                 frozen.append(.conv(c))
             case .norm(let n):
                 if i + 1 < ops.count, case .act(let a) = ops[i + 1] { n.activation = a.activation; i += 1 }
@@ -188,17 +214,66 @@ final class Chain {
         }
     }
 
-    /// The activation this chain ends with, when a residual add must apply it after the sum.
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    func callAsFunction(_ x: Tensor) -> Tensor { run(x, from: 0) }
+
+    /// Runs `a` and `b` on one input; when both start with a convolution of
+    /// the same geometry, the kernels build the column matrix once for both.
+    static func pair(_ a: Chain, _ b: Chain, on x: Tensor) -> (Tensor, Tensor) {
+        guard case .conv(let ca)? = a.frozen.first, case .conv(let cb)? = b.frozen.first else { return (a(x), b(x)) }
+        let (ya, yb) = ConvOp.pair(ca, cb, on: x)
+        return (a.run(ya, from: 1), b.run(yb, from: 1))
+    }
+
+    /// The frozen ops from `start` on, applied to `x`.
+    private func run(_ x: Tensor, from start: Int) -> Tensor {
         var t = x
-        for op in frozen {
+        for (i, op) in frozen[start...].enumerated() {
+            // After the first op `t` is a buffer this chain made and alone
+            // holds, so norms and activations can overwrite it; before, it is
+            // the caller's input (often still needed, e.g. for a residual sum).
+            let owned = i > 0
             switch op {
             case .conv(let c): t = c(t)
+            case .norm(let n) where owned: n.apply(&t)
             case .norm(let n): t = n(t)
-            case .act(let a): t = Ops.activate(t, a.activation)
+            case .act(let a): Kernels.activate(&t, a.activation)
             }
         }
         return t
+    }
+
+    /// The ops as they will run: fused after bind, as declared before it.
+    var runningOps: [Op] { frozen.isEmpty ? ops : frozen }
+
+    /// Shape after the first op only (the part a `pair` step runs jointly).
+    func leadingShape(_ input: [Int]) -> [Int] {
+        guard case .conv(let c)? = ops.first else { return input }
+        return [input[0], c.outChannels] + c.outputSpatial(Array(input.dropFirst(2)))
+    }
+
+    func outputShape(_ input: [Int]) -> [Int] {
+        var shape = input
+        for op in ops {
+            if case .conv(let c) = op { shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2))) }
+        }
+        return shape
+    }
+
+    /// Bytes this chain adds on top of its (still live) input: each conv's
+    /// output exists together with the previous op's output while it runs;
+    /// norms and activations after the first op work in place.
+    func transientBytes(input: [Int]) -> Int {
+        var shape = input, previous = 0, peak = 0
+        for (j, op) in runningOps.enumerated() {
+            switch op {
+            case .conv(let c): shape = [shape[0], c.outChannels] + c.outputSpatial(Array(shape.dropFirst(2)))
+            case .act, .norm: if j > 0 { continue }
+            }
+            let bytes = shape.reduce(1, *) * MemoryLayout<Float>.size
+            peak = max(peak, previous + bytes)
+            previous = bytes
+        }
+        return peak
     }
 
     func macs(input spatial: [Int]) -> (Int, [Int]) {

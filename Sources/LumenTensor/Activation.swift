@@ -34,6 +34,21 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
+    /// dst = act(src · scale + shift); src and dst may be the same buffer.
+    @inline(__always)
+    func apply(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float) {
+        switch self {
+        case .identity:
+            for i in 0..<count { dst[i] = src[i] * scale + shift }
+        case .relu:
+            for i in 0..<count { let v = src[i] * scale + shift; dst[i] = v > 0 ? v : 0 }
+        case .leakyReLU(let a), .prelu(let a):
+            for i in 0..<count { let v = src[i] * scale + shift; dst[i] = v >= 0 ? v : a * v }
+        case .sigmoid:
+            for i in 0..<count { dst[i] = 1 / (1 + expf(-(src[i] * scale + shift))) }
+        }
+    }
+
     /// Adds a per-channel bias and applies the activation to `count` values.
     @inline(__always)
     func apply(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float) {

@@ -44,50 +44,13 @@ public enum Ops {
         return out
     }
 
-    /// ×2 (bi/tri)linear upsampling, align_corners=False: src = (dst + ½)/2 − ½, clamped at 0.
+    /// ×2 (bi/tri)linear upsampling, align_corners=False (kept for older callers; see `Kernels.upsampleLinear`).
     public static func upsampleLinear2(_ x: Tensor) -> Tensor {
-        var t = x
-        for axis in 2..<x.rank { t = linearAxis(t, axis: axis) }
-        return t
-    }
-
-    private static func linearAxis(_ x: Tensor, axis: Int) -> Tensor {
-        let n = x.shape[axis]
-        var shape = x.shape
-        shape[axis] = 2 * n
-        let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
-        var out = Tensor(zeros: shape)
-        let table: [(Int, Int, Float)] = (0..<(2 * n)).map { dst in
-            let src = max(0, (Float(dst) + 0.5) / 2 - 0.5)
-            let i0 = min(Int(src), n - 1), i1 = min(i0 + 1, n - 1)
-            return (i0, i1, src - Float(i0))
-        }
-        x.data.withUnsafeBufferPointer { xb in
-        out.data.withUnsafeMutableBufferPointer { ob in
-            for o in 0..<outer {
-                let src = xb.baseAddress! + o * n * inner, dst = ob.baseAddress! + o * 2 * n * inner
-                for (j, (i0, i1, l)) in table.enumerated() {
-                    let a = src + i0 * inner, b = src + i1 * inner, d = dst + j * inner
-                    for i in 0..<inner { d[i] = a[i] * (1 - l) + b[i] * l }
-                }
-            }
-        }}
-        return out
+        Resampling.upsampleLinear(x, scale: 2, pool: .shared)
     }
 
     public static func upsampleNearest2(_ x: Tensor) -> Tensor {
-        let spatial = x.spatialShape
-        let outSpatial = spatial.map { $0 * 2 }
-        var out = Tensor(zeros: Array(x.shape.prefix(2)) + outSpatial)
-        let (_, _, d, h, w) = x.dims5
-        let od = x.rank == 5 ? 2 * d : 1
-        for plane in 0..<(x.shape[0] * x.shape[1]) {
-            for z in 0..<od { for y in 0..<(2 * h) { for xx in 0..<(2 * w) {
-                let sz = x.rank == 5 ? z / 2 : 0
-                out.data[((plane * od + z) * 2 * h + y) * 2 * w + xx] = x.data[((plane * d + sz) * h + y / 2) * w + xx / 2]
-            } } }
-        }
-        return out
+        Resampling.upsampleNearest(x, scale: 2, pool: .shared)
     }
 
     /// Grows spatial dims to `target` by repeating the last slice (BasicUNet's UpCat pad).
@@ -112,13 +75,27 @@ public enum Ops {
     static func concat(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape[0] == b.shape[0] && a.spatialShape == b.spatialShape, "concat of \(a.shape) and \(b.shape)")
         let n = a.shape[0], sa = a.count / n, sb = b.count / n
-        var data = [Float]()
-        data.reserveCapacity(a.count + b.count)
-        for i in 0..<n {
-            data.append(contentsOf: a.data[(i * sa)..<((i + 1) * sa)])
-            data.append(contentsOf: b.data[(i * sb)..<((i + 1) * sb)])
-        }
-        return Tensor(shape: [n, a.shape[1] + b.shape[1]] + a.spatialShape, data: data)
+        var out = Tensor(uninitialized: [n, a.shape[1] + b.shape[1]] + a.spatialShape)
+        a.data.withUnsafeBufferPointer { ab in
+        b.data.withUnsafeBufferPointer { bb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let ap = ab.baseAddress!, bp = bb.baseAddress!, op = ob.baseAddress!
+            // Copied in 1 MiB pieces on the pool: one thread cannot saturate memory bandwidth.
+            let piece = 1 << 18
+            let piecesA = (sa + piece - 1) / piece, piecesB = (sb + piece - 1) / piece
+            ComputePool.shared.parallelFor(n * (piecesA + piecesB)) { item in
+                let i = item / (piecesA + piecesB), j = item % (piecesA + piecesB)
+                let base = op + i * (sa + sb)
+                if j < piecesA {
+                    let lo = j * piece, count = min(piece, sa - lo)
+                    (base + lo).update(from: ap + i * sa + lo, count: count)
+                } else {
+                    let lo = (j - piecesA) * piece, count = min(piece, sb - lo)
+                    (base + sa + lo).update(from: bp + i * sb + lo, count: count)
+                }
+            }
+        }}}
+        return out
     }
 
     public static func add(_ a: Tensor, _ b: Tensor, activation: Activation = .identity) -> Tensor {
@@ -137,16 +114,31 @@ public enum Ops {
         return out
     }
 
-    public static func softmaxChannels(_ x: Tensor) -> Tensor {
-        var out = x
+    public static func softmaxChannels(_ x: Tensor) -> Tensor { softmax(x, pool: .shared) }
+
+    /// Softmax over channels, max-subtracted as torch does, one spatial block
+    /// at a time so the channel loop walks contiguous rows.
+    static func softmax(_ x: Tensor, pool: ComputePool) -> Tensor {
+        var out = Tensor(uninitialized: x.shape)
         let n = x.shape[0], c = x.shape[1], s = x.spatialCount
-        for b in 0..<n { for i in 0..<s {
-            var m = -Float.infinity
-            for ch in 0..<c { m = max(m, x.data[(b * c + ch) * s + i]) }
-            var sum: Float = 0
-            for ch in 0..<c { let e = expf(x.data[(b * c + ch) * s + i] - m); out.data[(b * c + ch) * s + i] = e; sum += e }
-            for ch in 0..<c { out.data[(b * c + ch) * s + i] /= sum }
-        } }
+        let block = 1024
+        let blocks = (s + block - 1) / block
+        x.data.withUnsafeBufferPointer { xb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let xp = xb.baseAddress!, op = ob.baseAddress!
+            pool.parallelFor(n * blocks) { item in
+                let b = item / blocks, i0 = (item % blocks) * block, len = min(block, s - i0)
+                let src = xp + b * c * s + i0, dst = op + b * c * s + i0
+                var m = [Float](repeating: -.infinity, count: len)
+                var sum = [Float](repeating: 0, count: len)
+                for ch in 0..<c { let row = src + ch * s; for i in 0..<len { m[i] = max(m[i], row[i]) } }
+                for ch in 0..<c {
+                    let row = src + ch * s, o = dst + ch * s
+                    for i in 0..<len { let e = expf(row[i] - m[i]); o[i] = e; sum[i] += e }
+                }
+                for ch in 0..<c { let o = dst + ch * s; for i in 0..<len { o[i] /= sum[i] } }
+            }
+        }}
         return out
     }
 }

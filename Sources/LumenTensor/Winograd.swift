@@ -52,9 +52,19 @@ public enum Winograd {
     public static func forward(_ x: Tensor, transformed u: [Float], cout: Int, bias: [Float]?,
                                activation: Activation = .identity, pool: ComputePool = .shared,
                                tilesPerChunk requested: Int? = nil) -> Tensor {
+        var out = Tensor(uninitialized: [x.shape[0], cout] + x.spatialShape)
+        run(x, transformed: u, cout: cout, epilogue: ChannelEpilogue(bias: bias, activation: activation), pool: pool,
+            tilesPerChunk: requested, into: &out)
+        return out
+    }
+
+    /// `out` must have shape [N, cout, D, H, W]; every element is written.
+    static func run(_ x: Tensor, transformed u: [Float], cout: Int, epilogue: ChannelEpilogue,
+                    pool: ComputePool, tilesPerChunk requested: Int? = nil, into out: inout Tensor) {
         let (n, cin, d, h, w) = x.dims5
         precondition(x.rank == 5, "Winograd F(2,3) here is 3-D only")
-        var out = Tensor(uninitialized: [n, cout, d, h, w])
+        precondition(u.count == 64 * cout * cin, "Winograd weights do not match \(cin) → \(cout) channels")
+        precondition(out.shape == [n, cout, d, h, w], "Winograd output buffer \(out.shape) is not \([n, cout, d, h, w])")
         FlopCounter.add(n * d * h * w * cout * cin * 27)
         let td = (d + 1) / 2, th = (h + 1) / 2, tw = (w + 1) / 2
         let tiles = td * th * tw
@@ -79,7 +89,7 @@ public enum Winograd {
                         Profiler.measure("  wino-in \(cin)") { inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride, into: v) }
                         Profiler.measure("  wino-gemm \(cin)→\(cout) T\(count)") { for e in 0..<64 { gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride) } }
                         Profiler.measure("  wino-out \(cout)") { outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
-                                        bias: bias, activation: activation, into: yout) }
+                                        epilogue: epilogue, into: yout) }
                     }
                 } else {
                     // Few tiles (low-resolution, wide layers): split each stage across the pool instead.
@@ -89,22 +99,21 @@ public enum Winograd {
                         let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
                         let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
                         defer { v.deallocate(); m.deallocate() }
-                        pool.parallelRanges(cin) { r in
+                        Profiler.measure("  wino-few-in") { pool.parallelRanges(cin) { r in
                             inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride,
                                            channels: r, into: v)
-                        }
-                        pool.parallelFor(64) { e in
+                        } }
+                        Profiler.measure("  wino-few-gemm") { pool.parallelFor(64) { e in
                             gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride)
-                        }
-                        pool.parallelRanges(cout) { r in
+                        } }
+                        Profiler.measure("  wino-few-out") { pool.parallelRanges(cout) { r in
                             outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
-                                            bias: bias, activation: activation, channels: r, into: yout)
-                        }
+                                            epilogue: epilogue, channels: r, into: yout)
+                        } }
                     }
                 }
             }
         }}}
-        return out
     }
 
     @inline(__always)
@@ -183,14 +192,13 @@ public enum Winograd {
 
     /// Aᵀ m A along each axis, bias and activation, clipped at odd borders.
     static func outputTransform(_ m: UnsafePointer<Float>, cout: Int, d: Int, h: Int, w: Int, th: Int, tw: Int,
-                                tiles: Range<Int>, plane: Int, bias: [Float]?, activation: Activation,
+                                tiles: Range<Int>, plane: Int, epilogue: ChannelEpilogue,
                                 channels: Range<Int>? = nil, into y: UnsafeMutablePointer<Float>) {
         let count = tiles.count
         let t = UnsafeMutablePointer<Float>.allocate(capacity: 64 * tw)
         let line = UnsafeMutablePointer<Float>.allocate(capacity: 2 * tw)
         defer { t.deallocate(); line.deallocate() }
         for co in channels ?? 0..<cout {
-            let b = bias?[co] ?? 0
             let yc = y + co * d * h * w
             var q = 0
             var row = tiles.lowerBound / tw
@@ -225,7 +233,7 @@ public enum Winograd {
                         }
                         let dst = yc + ((2 * tz + a) * h + 2 * ty + bb) * w
                         dst.update(from: line, count: w)
-                        activation.apply(dst, count: w, bias: b)
+                        epilogue.apply(dst, channel: co, count: w)
                     }
                 }
                 q += tw

@@ -4,18 +4,26 @@ import LumenTensor
 import Testing
 @testable import LumenNN
 
-/// MONAI 1.6.1 outputs made by scripts/make_parity_fixtures.py.
+/// MONAI 1.6.1 outputs: `parity/` from scripts/make_parity_fixtures.py,
+/// `parity-more/` from scripts/make_more_parity_fixtures.py. A missing set
+/// shows up as a failing case named after the script to run, never as a skip.
 enum Parity {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let sets = ["parity": "scripts/make_parity_fixtures.py", "parity-more": "scripts/make_more_parity_fixtures.py"]
 
+    /// "set/config" for every configuration of every set.
     static var configs: [String] {
-        guard let index = try? JSONValue(parsing: Data(contentsOf: root.appendingPathComponent("index.json"))),
-              let list = index["configs"]?.array else { return ["<fixtures missing: run scripts/make_parity_fixtures.py>"] }
-        return list.compactMap { $0["name"]?.string }
+        sets.keys.sorted().flatMap { set -> [String] in
+            guard let index = try? JSONValue(parsing: Data(contentsOf: fixtures.appendingPathComponent("\(set)/index.json"))),
+                  let list = index["configs"]?.array, !list.isEmpty else {
+                return ["\(set)/<fixtures missing: run \(sets[set]!)>"]
+            }
+            return list.compactMap { $0["name"]?.string.map { "\(set)/\($0)" } }
+        }
     }
 
     static func load(_ name: String) throws -> (NetworkSpec, Checkpoint, Tensor, Tensor) {
-        let dir = root.appendingPathComponent(name)
+        let dir = fixtures.appendingPathComponent(name.contains("/") ? name : "parity/\(name)")
         return (try NetworkSpec(contentsOf: dir.appendingPathComponent("net.json")),
                 try CheckpointLoader.load(dir.appendingPathComponent("model.pt")),
                 try Npy.read(dir.appendingPathComponent("x.npy")),
@@ -36,9 +44,23 @@ struct ParityTests {
         let network = try Network(spec: spec, stateDict: checkpoint.tensors)
         let y = try network.forward(x)
         #expect(y.shape == expected.shape)
+        #expect(try network.outputShape(inputShape: x.shape) == expected.shape)
+        #expect(network.outChannels == expected.shape[1])
         let scale = max(1, expected.data.map(abs).max() ?? 0)
         let worst = maxDifference(y, expected)
+        print("parity \(config): max |Δ| = \(worst), |ref|∞ = \(scale)")
         #expect(worst <= 1e-4 * scale, "max |Δ| = \(worst), |ref|∞ = \(scale)")
+    }
+
+    /// The declared state dict is MONAI's own, key for key and in MONAI's
+    /// order, less the aliases and training-only heads that eval ignores.
+    @Test("expected keys are MONAI's state dict in order", arguments: Parity.configs)
+    func keyOrder(config: String) throws {
+        let (spec, checkpoint, _, _) = try Parity.load(config)
+        let monai = checkpoint.keyOrder.filter { !$0.hasPrefix("skip_layers.") && !$0.hasPrefix("deep_supervision_heads.") }
+        let ours = try Network(spec: spec).expectedKeys
+        #expect(ours.map(\.key) == monai)
+        for (key, shape) in ours { #expect(checkpoint.tensors[key]?.shape == shape, "\(key)") }
     }
 
     @Test("MONAI ≤ 0.3 key spellings (unit0.norm, unit0.act) bind to the same network")
