@@ -19,7 +19,7 @@ struct DatastoreListRoutes: Sendable {
             return try Responses.json(["total": stats.total, "completed": stats.completed, "label_tags": stats.labelTags])
         case "all":
             let data = try await Blocking.run {
-                try JSONSerialization.data(withJSONObject: try allMetadata(), options: [.sortedKeys])
+                try JSONSerialization.data(withJSONObject: try allMetadata(), options: [.sortedKeys, .withoutEscapingSlashes])
             }
             return Responses.json(data: data)
         case "train":
@@ -27,7 +27,7 @@ struct DatastoreListRoutes: Sendable {
             return try Responses.json(pairs.map { ["image": store.fileURL(of: $0.image).path,
                                                    "label": store.fileURL(of: $0.label).path] })
         default:
-            throw ServerError.badRequest("output must be one of stats, all, train (got '\(output)')")
+            throw ServerError.unprocessable("output must be one of stats, all, train (got '\(output)')")
         }
     }
 

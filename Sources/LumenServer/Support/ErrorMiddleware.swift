@@ -25,7 +25,7 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     static func response(status: HTTPResponse.Status, detail: String, headers: HTTPFields = [:]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: ["detail": detail])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: ["detail": detail], options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
         var fields = headers
         fields[.contentType] = "application/json"
         fields[.contentLength] = String(data.count)

@@ -4,7 +4,7 @@ import LumenStore
 
 enum Responses {
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-        json(data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]), status: status)
+        json(data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]), status: status)
     }
 
     static func json(data: Data, status: HTTPResponse.Status = .ok) -> Response {

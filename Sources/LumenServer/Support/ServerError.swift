@@ -8,6 +8,8 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case invalidToken
     case forbidden(user: String, needs: String)
     case badRequest(String)
+    /// A well-formed request with a value the route cannot use (MONAI Label answers these with 422).
+    case unprocessable(String)
     case internalFailure(String)
     case tokensFile(path: String, reason: String)
     case openNonLoopback(host: String)
@@ -18,6 +20,7 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
         case .invalidToken: "the bearer token is not known to this server; ask an admin for a token"
         case .forbidden(let user, let needs): "user '\(user)' may not do this; it needs the \(needs) role"
         case .badRequest(let why): why
+        case .unprocessable(let why): why
         case .internalFailure(let why): why
         case .tokensFile(let path, let reason): "\(path): \(reason)"
         case .openNonLoopback(let host):
@@ -43,6 +46,7 @@ enum ErrorMapping {
             case .notAuthenticated, .invalidToken: return .unauthorized
             case .forbidden: return .forbidden
             case .badRequest: return .badRequest
+            case .unprocessable: return .unprocessableContent
             case .internalFailure, .tokensFile, .openNonLoopback: return .internalServerError
             }
         case is MultipartError: return .badRequest
