@@ -56,7 +56,9 @@ let package = Package(
         .testTarget(name: "LumenTransformsTests", dependencies: ["LumenTransforms", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),
-        .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore", "LumenIO"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenStoreTests", dependencies: [
+            "LumenStore", "LumenIO", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenServerTests", dependencies: [
             "LumenServer", "LumenStore", "LumenIO",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

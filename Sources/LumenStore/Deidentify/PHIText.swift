@@ -23,7 +23,7 @@ enum PHIText {
         "anon", "anonymized", "anonymised", "defaced", "probability", "prob", "estimate", "none", "unknown", "output",
         "input", "result", "results", "pred", "prediction", "gt", "truth", "ground", "ref", "reference", "nii", "gz",
         // tools that write headers
-        "fsl", "nibabel", "itk", "itksnap", "snap", "slicer", "monai", "lumen", "mrtrix", "spm", "afni", "freesurfer",
+        "3d", "fsl", "nibabel", "itk", "itksnap", "snap", "slicer", "monai", "lumen", "mrtrix", "spm", "afni", "freesurfer",
         "ants", "niftyreg", "c3d", "dcm2niix", "simpleitk", "torchio", "totalsegmentator", "nnunet", "version",
     ]
 
