@@ -16,6 +16,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -32,8 +36,18 @@ let package = Package(
         .target(name: "LumenTransforms", dependencies: ["LumenTensor"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor", "LumenTransforms"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
+        .target(name: "LumenStore", dependencies: [
+            "LumenIO", "CNIfTI",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: niftiSwift),
+        .target(name: "LumenServer", dependencies: [
+            "LumenStore", "LumenIO",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
-            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference",
+            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenStore", "LumenServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
@@ -42,5 +56,12 @@ let package = Package(
         .testTarget(name: "LumenTransformsTests", dependencies: ["LumenTransforms", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenIO", "LumenPhantom"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenStoreTests", dependencies: [
+            "LumenStore", "LumenIO", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenServerTests", dependencies: [
+            "LumenServer", "LumenStore", "LumenIO",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: niftiSwift),
     ]
 )

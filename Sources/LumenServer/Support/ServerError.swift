@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import LumenStore
+
+/// Refusals that come from the HTTP layer itself (auth, bad requests).
+public enum ServerError: Error, Equatable, CustomStringConvertible {
+    case notAuthenticated
+    case invalidToken
+    case forbidden(user: String, needs: String)
+    case badRequest(String)
+    /// A well-formed request with a value the route cannot use (MONAI Label answers these with 422).
+    case unprocessable(String)
+    case internalFailure(String)
+    case tokensFile(path: String, reason: String)
+    case openNonLoopback(host: String)
+
+    public var description: String {
+        switch self {
+        case .notAuthenticated: "Not authenticated"
+        case .invalidToken: "the bearer token is not known to this server; ask an admin for a token"
+        case .forbidden(let user, let needs): "user '\(user)' may not do this; it needs the \(needs) role"
+        case .badRequest(let why): why
+        case .unprocessable(let why): why
+        case .internalFailure(let why): why
+        case .tokensFile(let path, let reason): "\(path): \(reason)"
+        case .openNonLoopback(let host):
+            "refusing to listen on \(host) without --tokens: anyone on the network could read and change the datastore; give a tokens file or listen on 127.0.0.1 (and use ssh -L)"
+        }
+    }
+}
+
+/// The one place where any error becomes a status and `{"detail": "..."}`.
+enum ErrorMapping {
+    static func status(for error: any Error) -> HTTPResponse.Status {
+        switch error {
+        case let e as StoreError:
+            switch e.category {
+            case .notFound: return .notFound
+            case .conflict: return .conflict
+            case .invalidInput: return .badRequest
+            case .unprocessable: return .unprocessableContent
+            case .internalFailure: return .internalServerError
+            }
+        case let e as ServerError:
+            switch e {
+            case .notAuthenticated, .invalidToken: return .unauthorized
+            case .forbidden: return .forbidden
+            case .badRequest: return .badRequest
+            case .unprocessable: return .unprocessableContent
+            case .internalFailure, .tokensFile, .openNonLoopback: return .internalServerError
+            }
+        case is MultipartError: return .badRequest
+        default: return .internalServerError
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+/// Runs scripts/crash_test.py against the built `lumen` binary: kill -9 during
+/// concurrent label submissions, then every acknowledged label must be intact.
+@Suite struct CrashTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test(.timeLimit(.minutes(5)))
+    func acknowledgedLabelsSurviveKill9() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let binary = environment["LUMEN_BINARY"].map { URL(fileURLWithPath: $0) }
+            ?? Self.root.appendingPathComponent(".build/debug/lumen")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path),
+                     "no lumen binary at \(binary.path): build it (swift build --build-tests builds it) or set LUMEN_BINARY")
+        let python = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        let python3 = try #require(python, "python3 is not on PATH; the crash test script needs it")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python3)
+        process.arguments = [Self.root.appendingPathComponent("scripts/crash_test.py").path, "--lumen", binary.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("acknowledged submissions intact"), "\(output)")
+    }
+}
