@@ -224,6 +224,8 @@ def run_lumen(paths, shape, ref, args, row):
             row["lumen_result"] = result
             row["seconds"]["lumen"] = [float(t) for t in result["seconds"]]
             row["median_s"]["lumen"] = float(result["median_s"])
+            if isinstance(result.get("cpu_seconds"), list):  # optional in the bench contract
+                row["cpu_seconds"]["lumen"] = [float(t) for t in result["cpu_seconds"]]
             their = result.get("gflop")
             if isinstance(their, (int, float)) and abs(their - row["gflop"]) > 0.02 * row["gflop"]:
                 print(f"    note: lumen counts {their:.1f} GFLOP, this script {row['gflop']:.1f}; "
@@ -352,6 +354,26 @@ def table(rows):
     return "\n".join(lines)
 
 
+def noise_table(rows):
+    """CPU seconds per call change far less than wall seconds when other jobs
+    compete for the cores, so they tell a busy machine from a slow runtime."""
+    runtimes = ["lumen"] + PEERS
+    head = (["network", "load avg before (1/5/15 min)"] + [f"{TITLES[r]} CPU s/call" for r in runtimes]
+            + [f"{TITLES[p]} max abs diff vs PyTorch" for p in PEERS[1:]])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["network"], "/".join(f"{x:.1f}" for x in r["loadavg_before"])]
+        for name in runtimes:
+            c = r["cpu_seconds"].get(name)
+            cells.append(f"{statistics.median(c):.3f}" if c else "n/a")
+        for p in PEERS[1:]:
+            c = r["checks"].get(p)
+            cells.append(f"{c['max_abs_diff']:.1e} of {c['ref_max']:.2f} ({'ok' if c['ok'] else 'over tol'})"
+                         if c else "n/a")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def machine():
     info = {"python": platform.python_version(), "platform": platform.platform(),
             "cpus_usable": len(os.sched_getaffinity(0)), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
@@ -433,9 +455,11 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     text = table(rows)
     print(text)
+    noise = noise_table(rows)
+    print("\n" + noise)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(header(info, args) + "\n\n" + text + "\n")
+            f.write(header(info, args) + "\n\n" + text + "\n\n" + noise + "\n")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "threads": args.threads, "runs": args.runs,
