@@ -234,6 +234,10 @@ def run_lumen(paths, shape, ref, args, row):
         row["errors"]["lumen"] = f"bench timed out after {args.lumen_timeout} s"
     except (ValueError, TypeError, KeyError) as e:
         row["errors"]["lumen"] = f"bench output unreadable: {e}"
+    except OSError as e:
+        row["errors"]["lumen"] = f"cannot run {lumen}: {e}"
+    if os.path.exists(paths["y"]):
+        os.remove(paths["y"])  # with --keep, a stale y.npy must not pass for this run's output
     try:
         fwd = subprocess.run([lumen, "forward", "--network", paths["net"], "--weights", paths["weights"],
                               "--input", paths["x"], "--output", paths["y"]],
@@ -249,7 +253,7 @@ def run_lumen(paths, shape, ref, args, row):
     except subprocess.TimeoutExpired:
         row["errors"]["lumen_forward"] = f"forward timed out after {args.lumen_timeout} s"
     except (ValueError, OSError) as e:
-        row["errors"]["lumen_forward"] = f"forward output unreadable: {e}"
+        row["errors"]["lumen_forward"] = f"forward failed: {e}"
 
 
 def run_row(index, group, label, spec, shape, args, workdir):
