@@ -6,5 +6,6 @@ struct Lumen: ParsableCommand {
         commandName: "lumen",
         abstract: "Annotation server for HPC clusters: MMAR models served natively in Swift.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, ForwardCommand.self, BenchCommand.self, PhantomCommand.self, SegmentCommand.self])
+        subcommands: [InfoCommand.self, ForwardCommand.self, BenchCommand.self, PhantomCommand.self, SegmentCommand.self,
+                      IngestCommand.self, DatasetCommand.self, ServeCommand.self])
 }
