@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
             }
             if !json {
                 print("Lumen engine benchmark: \(ComputePool.shared.threads) compute threads, median of \(runs) after a warm-up")
-                print(pad("network", 44) + pad("input", 20) + pad("GFLOP", 8) + pad("seconds", 9) + pad("GFLOP/s", 9) + pad("peak RSS", 10))
+                print(pad("network", 44) + pad("input", 20) + pad("GFLOP", 8) + pad("seconds", 9) + pad("GFLOP/s", 9) + pad("plan peak", 11) + pad("peak RSS", 10))
             }
             for row in list { try bench(row) }
         }
@@ -57,6 +57,7 @@ struct BenchCommand: ParsableCommand {
         FlopCounter.reset()
         _ = try net.forward(x)
         let gflop = 2 * Double(FlopCounter.multiplyAdds) / 1e9
+        let planned = try net.peakBytes(inputShape: row.shape)
         var times: [Double] = []
         for _ in 0..<max(1, runs) {
             let start = Date()
@@ -77,12 +78,14 @@ struct BenchCommand: ParsableCommand {
         }
         if json {
             let object: [String: Any] = ["network": row.label, "shape": row.shape, "seconds": times, "median_s": median,
-                                         "gflop": gflop, "peak_rss_bytes": ProcessStats.peakRSS]
+                                         "gflop": gflop, "peak_rss_bytes": ProcessStats.peakRSS,
+                                         "planned_peak_bytes": planned]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(pad(row.label, 44) + pad(row.shape.map(String.init).joined(separator: "×"), 20) + pad(String(format: "%.1f", gflop), 8)
                   + pad(String(format: "%.3f", median), 9) + pad(String(format: "%.1f", gflop / median), 9)
+                  + pad(String(format: "%.0f MiB", Double(planned) / 1048576), 11)
                   + pad(String(format: "%.0f MiB", Double(ProcessStats.peakRSS) / 1048576), 10))
         }
     }

@@ -21,12 +21,13 @@ struct ForwardCommand: ParsableCommand {
             let checkpoint = try CheckpointLoader.load(URL(fileURLWithPath: weights))
             let net = try Network(spec: spec, stateDict: checkpoint.tensors)
             let x = try Npy.read(URL(fileURLWithPath: input))
+            let planned = try net.peakBytes(inputShape: x.shape)
             let start = Date()
             let y = try net.forward(x)
             let seconds = Date().timeIntervalSince(start)
             try Npy.write(y, to: URL(fileURLWithPath: output))
-            FileHandle.standardError.write(Data(String(format: "forward: %@ %@ -> %@ in %.3f s, peak RSS %.0f MiB\n",
-                spec.name, "\(x.shape)", "\(y.shape)", seconds, Double(ProcessStats.peakRSS) / 1048576).utf8))
+            FileHandle.standardError.write(Data(String(format: "forward: %@ %@ -> %@ in %.3f s, planned peak %.0f MiB, peak RSS %.0f MiB\n",
+                spec.name, "\(x.shape)", "\(y.shape)", seconds, Double(planned) / 1048576, Double(ProcessStats.peakRSS) / 1048576).utf8))
         }
     }
 }

@@ -18,6 +18,8 @@ public struct ModelBundle: Sendable {
     public var post: [PostStep]
     public var inferer: InfererSpec
     public var network: Network
+    /// `inference.meta_data` from config_aiaa.json, merged into the AIAA listing (e.g. `{"deepgrow": "3D"}`).
+    public var metaData: [String: JSONValue] = [:]
 
     public struct InfererSpec: Sendable {
         public var slidingWindow: Bool
@@ -64,7 +66,8 @@ public struct ModelBundle: Sendable {
         let version = aiaa["version"].map { $0.string ?? $0.int.map(String.init) ?? "1" } ?? "1"
         return ModelBundle(name: name, version: version, kind: kind, labels: labels,
                            description: aiaa["description"]?.string ?? "", pre: pre, post: post,
-                           inferer: inferer, network: network)
+                           inferer: inferer, network: network,
+                           metaData: aiaa["inference"]?["meta_data"]?.object ?? [:])
     }
 
     /// `model.pt["train_conf"]` first, then the first `model` entry found breadth-first in config_train.json.
