@@ -20,6 +20,8 @@ public struct ModelBundle: Sendable {
     public var network: Network
     /// `inference.meta_data` from config_aiaa.json, merged into the AIAA listing (e.g. `{"deepgrow": "3D"}`).
     public var metaData: [String: JSONValue] = [:]
+    /// The deepgrow or DExtr3D pipeline; nil for segmentation bundles.
+    public var interactive: InteractiveSpec?
 
     public struct InfererSpec: Sendable {
         public var slidingWindow: Bool
@@ -51,8 +53,19 @@ public struct ModelBundle: Sendable {
         if let list = aiaa["labels"]?.array { labels = list.compactMap(\.string) }
         else if let single = aiaa["labels"]?.string { labels = [single] }
         else { labels = [] }
-        let pre = try TransformSpec.parsePre(aiaa["pre_transforms"]?.array ?? [], file: file)
-        let post = try TransformSpec.parsePost(aiaa["post_transforms"]?.array ?? [], file: file)
+        let preList = aiaa["pre_transforms"]?.array ?? [], postList = aiaa["post_transforms"]?.array ?? []
+        let metaData = aiaa["inference"]?["meta_data"]?.object ?? [:]
+        var pre: [PreStep] = [], post: [PostStep] = []
+        var interactive: InteractiveSpec?
+        switch kind {
+        case .segmentation:
+            pre = try TransformSpec.parsePre(preList, file: file)
+            post = try TransformSpec.parsePost(postList, file: file)
+        case .deepgrow:
+            interactive = .deepgrow(try InteractiveSpec.deepgrow(pre: preList, post: postList, meta: metaData, file: file))
+        case .annotation:
+            interactive = .dextr3d(try InteractiveSpec.dextr3d(pre: preList, post: postList, file: file))
+        }
         let args = aiaa["inference"]?["AIAA"]?["args"] ?? aiaa["inference"] ?? .object([:])
         let inferer = InfererSpec(
             slidingWindow: args["scanning_window"]?.bool ?? (args["roi"] != nil),
@@ -66,8 +79,7 @@ public struct ModelBundle: Sendable {
         let version = aiaa["version"].map { $0.string ?? $0.int.map(String.init) ?? "1" } ?? "1"
         return ModelBundle(name: name, version: version, kind: kind, labels: labels,
                            description: aiaa["description"]?.string ?? "", pre: pre, post: post,
-                           inferer: inferer, network: network,
-                           metaData: aiaa["inference"]?["meta_data"]?.object ?? [:])
+                           inferer: inferer, network: network, metaData: metaData, interactive: interactive)
     }
 
     /// `model.pt["train_conf"]` first, then the first `model` entry found breadth-first in config_train.json.

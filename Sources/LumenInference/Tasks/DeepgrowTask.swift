@@ -1,15 +1,92 @@
+import Foundation
 import LumenIO
+import LumenTensor
+import LumenTransforms
 
-/// Placeholder until the deepgrow task lands (issue 4): refuses clearly.
+/// Deepgrow as Clara ran it: the clicks choose a crop, the crop is resized to the
+/// network's grid with a click-signal channel per click kind, and the mask is
+/// put back where the crop came from. 2-D models answer on the current click's
+/// slice only (Slicer unions the whole reply into the segment); 3-D replies
+/// carry `crop`, the IJK box actually inferred, so edits elsewhere survive.
 public enum DeepgrowTask {
-    public static func run(_ bundle: ModelBundle, image: Volume, clicks: Clicks) throws -> TaskResult {
-        throw InferenceError.badInput("\(bundle.name): deepgrow inference is not implemented yet")
+    public static func run(_ bundle: ModelBundle, image volume: Volume, clicks: Clicks) throws -> TaskResult {
+        guard case .deepgrow(let spec) = bundle.interactive else {
+            throw InferenceError.badInput("\(bundle.name) is not a deepgrow model")
+        }
+        let shape = volume.spatialShape
+        guard volume.channels == 1, shape.count == 3 else {
+            throw InferenceError.badInput("\(bundle.name) needs a single-channel 3-D volume, got shape \(volume.tensor.shape)")
+        }
+        try ClickCheck.inside(clicks.foreground, shape: shape, what: "foreground click")
+        try ClickCheck.inside(clicks.background, shape: shape, what: "background click")
+        guard !clicks.foreground.isEmpty else {
+            throw InferenceError.badInput("\(bundle.name) needs at least one foreground click")
+        }
+        var timings = StageTimings()
+        var slice: Int?
+        var foreground = clicks.foreground, background = clicks.background
+        if spec.spatialDims == 2 {
+            let current = clicks.currentPoint ?? clicks.foreground.last!
+            try ClickCheck.inside([current], shape: shape, what: "current_point")
+            slice = current[2]
+            // As Slicer does: only the clicks on the current slice take part.
+            foreground = foreground.filter { $0[2] == current[2] }
+            background = background.filter { $0[2] == current[2] }
+            if foreground.isEmpty && background.isEmpty { foreground = [current] }
+        }
+        let state: TransformState = try timings.measure("pre") {
+            var image: ImageData
+            if spec.depthFirst {
+                image = ImageData(tensor: DepthAxis.first(volume.tensor), affine: Matrix.affineND(volume.geometry.affine, rank: 2))
+            } else {
+                image = ImageData(tensor: volume.tensor, affine: volume.geometry.affine)
+            }
+            if let spacing = spec.spacing { image = spacing(image).0 }
+            let current = spec.depthFirst ? image.tensor.shape : image.spatialShape
+            let guidance = try AddGuidanceFromPoints(spatialDims: spec.spatialDims, depthFirst: spec.depthFirst)(
+                foreground: foreground, background: background, originalShape: shape, currentShape: current, slice: slice)
+            if spec.spatialDims == 2 {
+                let n = current[1] * current[2]
+                let plane = Array(image.tensor.data[(slice! * n)..<((slice! + 1) * n)])
+                image = ImageData(tensor: Tensor(shape: [1, current[1], current[2]], data: plane))
+            } else if spec.depthFirst {
+                image = ImageData(tensor: Tensor(shape: [1] + image.tensor.shape, data: image.tensor.data))
+            }
+            var state = TransformState(image: image)
+            state.guidance = guidance
+            for step in spec.steps { try step.apply(&state) }
+            return state
+        }
+        let prediction = try timings.measure("infer") { try InteractiveInference.forward(bundle, state.image.tensor) }
+        let mask = timings.measure("post") { InteractiveInference.post(spec.post, prediction) }
+        guard let crop = state.guidanceCrop else { throw InferenceError.badPrediction("\(bundle.name): no crop was recorded") }
+        let restored: Tensor = try timings.measure("invert") {
+            let layout = spec.depthFirst ? [shape[2], shape[0], shape[1]] : shape
+            let t = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: layout, slice: slice)
+            return spec.depthFirst ? DepthAxis.last(t) : t
+        }
+        let labels = try volume.replacing(tensor: restored)
+        var json = ResultSummary.extremePointsAndBox(labels)
+        if spec.spatialDims == 3 {
+            json["crop"] = ResultSummary.json(box(crop, original: shape, depthFirst: spec.depthFirst)
+                                              .map { [$0.lowerBound, $0.upperBound] })
+        } else {
+            json["slice"] = .number(Double(slice!))
+        }
+        return TaskResult(labels: labels, json: json, timings: timings)
     }
-}
 
-/// Placeholder until the DExtr3D task lands (issue 4): refuses clearly.
-public enum DExtr3DTask {
-    public static func run(_ bundle: ModelBundle, image: Volume, points: [[Int]]) throws -> TaskResult {
-        throw InferenceError.badInput("\(bundle.name): DExtr3D inference is not implemented yet")
+    /// The crop in the file's IJK, end exclusive, widened by a voxel for the
+    /// nearest-neighbour resizes on the way back.
+    static func box(_ crop: SpatialCropGuidance.Record, original shape: [Int], depthFirst: Bool) -> [Range<Int>] {
+        let current = crop.originalShape
+        let order = depthFirst ? [1, 2, 0] : [0, 1, 2]   // file axis → working axis
+        return (0..<3).map { a in
+            let w = order[a]
+            let factor = Double(shape[a]) / Double(current[w])
+            let lo = Int((Double(max(crop.start[w], 0)) * factor).rounded(.down)) - 1
+            let hi = Int((Double(min(crop.end[w], current[w])) * factor).rounded(.up)) + 1
+            return max(lo, 0)..<min(hi, shape[a])
+        }
     }
 }
