@@ -31,7 +31,7 @@ NORMALIZE = {"subtrahend": 208.0, "divisor": 388.0}
 FEATURES = [16, 32, 64, 128, 256, 16]
 
 TASKS = {
-    "deepgrow_3d": {"dims": 3, "pixdim": [2.0, 2.0, 2.0], "crop": [64, 64, 64], "margin": 32, "resize": [64, 64, 64],
+    "deepgrow_3d": {"dims": 3, "pixdim": [2.0, 2.0, 2.0], "crop": [48, 48, 48], "margin": 24, "resize": [64, 64, 64],
                     "description": "3-D DeepGrow: grows a structure from foreground/background clicks. Trained on Lumen's synthetic phantoms only; see docs/README.md."},
     "deepgrow_2d": {"dims": 2, "pixdim": [2.0, 2.0], "crop": [128, 128], "margin": 20, "resize": [128, 128],
                     "description": "2-D DeepGrow: one slice from clicks on that slice. Trained on Lumen's synthetic phantoms only; see docs/README.md."},
@@ -86,12 +86,16 @@ def aiaa_config(name, task):
             "writer": {"name": "aiaa.transforms.Writer", "args": {"image": "pred", "json": "result"}}}
 
 
-def clicks(mask, rng, fg_max=3, bg_max=2):
-    """1–fg_max voxels inside the mask (interior first) and 0–bg_max in a 1–5 voxel ring outside it."""
+def pools(mask):
+    """Voxels to click: the interior (2 voxels in) and a 1–5 voxel ring outside."""
     inner = ndimage.binary_erosion(mask, iterations=2)
-    pool = np.argwhere(inner if inner.sum() > 20 else mask)
+    return np.argwhere(inner if inner.sum() > 20 else mask), np.argwhere(ndimage.binary_dilation(mask, iterations=5) & ~mask)
+
+
+def clicks(mask, rng, fg_max=3, bg_max=2, cached=None):
+    """1–fg_max voxels inside the mask (interior first) and 0–bg_max in the ring outside it."""
+    pool, ring = cached or pools(mask)
     fg = pool[rng.choice(len(pool), rng.integers(1, fg_max + 1))].tolist()
-    ring = np.argwhere(ndimage.binary_dilation(mask, iterations=5) & ~mask)
     nbg = rng.integers(0, bg_max + 1) if len(ring) else 0
     bg = ring[rng.choice(len(ring), nbg)].tolist() if nbg else []
     return fg, bg
@@ -99,8 +103,8 @@ def clicks(mask, rng, fg_max=3, bg_max=2):
 
 def deepgrow_sample(case, task, rng):
     """One (input, target) pair through MONAI's deepgrow inference transforms."""
-    image, label, affine = case["image"], case["label"], case["affine"]
-    present = [v for v in STRUCTURES if (label == v).sum() > 50]
+    image, label = case["image"], case["label"]
+    present = case.setdefault("present", [v for v in STRUCTURES if (label == v).sum() > 50])
     value = present[rng.integers(len(present))]
     dims = task["dims"]
     if dims == 2:
@@ -110,17 +114,12 @@ def deepgrow_sample(case, task, rng):
         fg = [p + [int(z)] for p in fg]
         bg = [p + [int(z)] for p in bg]
     else:
-        fg, bg = clicks(label == value, rng)
-    target = (label == value).astype(np.float32)
-    if dims == 2:
-        img = np.transpose(image, [2, 0, 1])                       # AsChannelFirstd: (D, H, W)
-        lab = np.transpose(target, [2, 0, 1])
-        a2 = case["affine2d"]
-        img = np.asarray(Spacing(pixdim=task["pixdim"], mode="bilinear")(_meta(img, a2)))
-        lab = np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(_meta(lab, a2)))
-    else:
-        img = np.asarray(Spacing(pixdim=task["pixdim"], mode="bilinear")(_meta(image[None], affine)))[0]
-        lab = np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(_meta(target[None], affine)))[0]
+        cache = case.setdefault("pools", {})
+        if value not in cache:
+            cache[value] = pools(label == value)
+        fg, bg = clicks(None, rng, cached=cache[value])
+    img, lab = resampled(case, task)
+    lab = (lab == value).astype(np.float32)
     d = {"image": img, "label": lab, "image_meta_dict": {"spatial_shape": np.asarray(image.shape)}, "label_meta_dict": {},
          "foreground": fg, "background": bg}
     d = AddGuidanceFromPointsd(ref_image="image", guidance="guidance", spatial_dims=dims, depth_first=dims == 2)(d)
@@ -135,6 +134,22 @@ def deepgrow_sample(case, task, rng):
     d = NormalizeIntensityd(keys="image", **NORMALIZE)(d)
     d = AddGuidanceSignald(image="image", guidance="guidance")(d)
     return torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32), torch.as_tensor(np.asarray(d["label"]), dtype=torch.float32)
+
+
+def resampled(case, task):
+    """The case after the bundle's layout and Spacingd, computed once per case (labels by nearest neighbour)."""
+    key = f"resampled{task['dims']}"
+    if key not in case:
+        image, label = case["image"], case["label"].astype(np.float32)
+        if task["dims"] == 2:
+            a2 = case["affine2d"]
+            img = np.asarray(Spacing(pixdim=task["pixdim"], mode="bilinear")(_meta(np.transpose(image, [2, 0, 1]), a2)))
+            lab = np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(_meta(np.transpose(label, [2, 0, 1]), a2)))
+        else:
+            img = np.asarray(Spacing(pixdim=task["pixdim"], mode="bilinear")(_meta(image[None], case["affine"])))[0]
+            lab = np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(_meta(label[None], case["affine"])))[0]
+        case[key] = (img, np.rint(lab).astype(np.int16))
+    return case[key]
 
 
 def dextr_box(points, shape, spacing, margin_mm):
@@ -157,7 +172,7 @@ def extreme_points(mask):
 
 def dextr_sample(case, task, rng):
     image, label = case["image"], case["label"]
-    present = [v for v in STRUCTURES if (label == v).sum() > 50]
+    present = case.setdefault("present", [v for v in STRUCTURES if (label == v).sum() > 50])
     value = present[rng.integers(len(present))]
     mask = label == value
     # The largest piece only: extreme points of a split structure would span the gap.

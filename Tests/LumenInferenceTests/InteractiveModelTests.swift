@@ -1,0 +1,122 @@
+import Foundation
+import LumenIO
+import LumenPhantom
+import LumenTensor
+import Testing
+@testable import LumenInference
+
+/// The shipped deepgrow and DExtr3D bundles on a phantom they never saw, with
+/// the simulated user of scripts/evaluate_interactive.py: the reply keeps the
+/// input's grid, stays where it must (one slice for 2-D, the crop for 3-D), and
+/// finds the clicked organ.
+@Suite("Bundled interactive models")
+struct InteractiveModelTests {
+    static func bundle(_ name: String) throws -> ModelBundle {
+        try ModelBundle.loadMMAR(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../mmar/\(name)").standardizedFileURL)
+    }
+
+    static let phantom = Result { try Phantom.generate(seed: 777_002, index: 0, size: .small) }
+
+    /// Voxels of value `v` that are 2 voxels inside its edge (scipy's 6-connected erosion, twice).
+    static func interior(_ label: Volume, _ v: Float) -> [[Int]] {
+        let s = label.spatialShape
+        var mask = label.tensor.data.map { $0 == v }
+        for _ in 0..<2 {
+            var next = mask
+            for i in 0..<s[0] { for j in 0..<s[1] { for k in 0..<s[2] where mask[(i * s[1] + j) * s[2] + k] {
+                for (di, dj, dk) in [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)] {
+                    let (a, b, c) = (i + di, j + dj, k + dk)
+                    if a < 0 || b < 0 || c < 0 || a >= s[0] || b >= s[1] || c >= s[2] || !mask[(a * s[1] + b) * s[2] + c] {
+                        next[(i * s[1] + j) * s[2] + k] = false
+                    }
+                }
+            } } }
+            mask = next
+        }
+        var out: [[Int]] = []
+        for i in 0..<s[0] { for j in 0..<s[1] { for k in 0..<s[2] where mask[(i * s[1] + j) * s[2] + k] { out.append([i, j, k]) } } }
+        return out
+    }
+
+    static func dice(_ a: Volume, _ truth: Volume, value: Float, slice: Int? = nil) -> Double {
+        let s = a.spatialShape
+        var both = 0, na = 0, nb = 0
+        for i in 0..<a.tensor.count where slice == nil || i % s[2] == slice! {
+            let p = a.tensor.data[i] != 0, q = truth.tensor.data[i] == value
+            if p { na += 1 }; if q { nb += 1 }; if p && q { both += 1 }
+        }
+        return na + nb == 0 ? 1 : 2 * Double(both) / Double(na + nb)
+    }
+
+    @Test("deepgrow 3-D: three clicks grow the organ inside the reported crop", arguments: [(Float(2), 0.80), (Float(3), 0.80), (Float(1), 0.75)])
+    func deepgrow3D(value: Float, floor: Double) throws {
+        let model = try Self.bundle("deepgrow_3d")
+        let phantom = try Self.phantom.get()
+        let inside = Self.interior(phantom.label, value)
+        let axis = (0..<3).max { a, b in
+            (inside.map { $0[a] }.max()! - inside.map { $0[a] }.min()!) < (inside.map { $0[b] }.max()! - inside.map { $0[b] }.min()!)
+        }!
+        let order = inside.enumerated().sorted { ($0.element[axis], $0.offset) < ($1.element[axis], $1.offset) }.map(\.element)
+        let clicks = [0.2, 0.5, 0.8].map { order[Int($0 * Double(order.count - 1))] }
+        let result = try TaskRunner.run(model, image: phantom.image, clicks: Clicks(foreground: clicks))
+        #expect(result.labels.geometry == phantom.image.geometry)
+        let crop = try #require(result.json["crop"]?.array?.map { $0.array!.map { $0.int! } })
+        let s = phantom.image.spatialShape
+        let outside = result.labels.tensor.data.indices.filter { n in
+            let p = [n / (s[1] * s[2]), n / s[2] % s[1], n % s[2]]
+            return result.labels.tensor.data[n] != 0 && !(0..<3).allSatisfy { p[$0] >= crop[$0][0] && p[$0] < crop[$0][1] }
+        }
+        #expect(outside.isEmpty, "\(outside.count) voxels outside the crop \(crop)")
+        let d = Self.dice(result.labels, phantom.label, value: value)
+        print("deepgrow 3-D, label \(Int(value)), 3 clicks: Dice \(d)")
+        #expect(d >= floor)
+    }
+
+    @Test("deepgrow 2-D: one click answers on its slice only")
+    func deepgrow2D() throws {
+        let model = try Self.bundle("deepgrow_2d")
+        let phantom = try Self.phantom.get()
+        let inside = Self.interior(phantom.label, 2)
+        let k = inside.map { $0[2] }.sorted()[inside.count / 2]
+        let click = inside.filter { $0[2] == k }[inside.filter { $0[2] == k }.count / 2]
+        let result = try TaskRunner.run(model, image: phantom.image, clicks: Clicks(foreground: [click]))
+        let s = phantom.image.spatialShape
+        let slices = Set(result.labels.tensor.data.indices.filter { result.labels.tensor.data[$0] != 0 }.map { $0 % s[2] })
+        #expect(slices == [k])
+        let d = Self.dice(result.labels, phantom.label, value: 2, slice: k)
+        print("deepgrow 2-D spleen, slice \(k): Dice \(d)")
+        #expect(d >= 0.8)
+    }
+
+    @Test("DExtr3D: six extreme points give the organ; fewer are refused")
+    func dextr3d() throws {
+        let model = try Self.bundle("dextr3d")
+        let phantom = try Self.phantom.get()
+        let s = phantom.image.spatialShape
+        var points: [[Int]] = []
+        let voxels = phantom.label.tensor.data.indices.filter { phantom.label.tensor.data[$0] == 3 }
+            .map { [$0 / (s[1] * s[2]), $0 / s[2] % s[1], $0 % s[2]] }
+        for axis in 0..<3 {
+            points.append(voxels.min { $0[axis] < $1[axis] }!)
+            points.append(voxels.max { $0[axis] < $1[axis] }!)
+        }
+        #expect(throws: InferenceError.self) { try TaskRunner.run(model, image: phantom.image, clicks: Clicks(points: Array(points.prefix(5)))) }
+        let result = try TaskRunner.run(model, image: phantom.image, clicks: Clicks(points: points))
+        #expect(result.labels.geometry == phantom.image.geometry)
+        let d = Self.dice(result.labels, phantom.label, value: 3)
+        print("DExtr3D left kidney: Dice \(d)")
+        #expect(d >= 0.8)
+    }
+
+    @Test("clicks outside the volume are refused with the volume's size", arguments: [[-1, 5, 5], [5, 5, 10_000], [1, 2]])
+    func outside(click: [Int]) throws {
+        let model = try Self.bundle("deepgrow_3d")
+        let phantom = try Self.phantom.get()
+        #expect {
+            try TaskRunner.run(model, image: phantom.image, clicks: Clicks(foreground: [click]))
+        } throws: { error in
+            "\(error)".contains("\(click)")
+        }
+    }
+}
