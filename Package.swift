@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),
         .target(name: "LumenServer", dependencies: [
-            "LumenStore", "LumenIO",
+            "LumenStore", "LumenIO", "LumenInference", "LumenTransforms", "LumenTensor",
             .product(name: "Hummingbird", package: "hummingbird"),
         ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
@@ -60,7 +60,7 @@ let package = Package(
             "LumenStore", "LumenIO", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenServerTests", dependencies: [
-            "LumenServer", "LumenStore", "LumenIO",
+            "LumenServer", "LumenStore", "LumenIO", "LumenInference", "LumenPhantom", "LumenTensor",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: niftiSwift),
     ]

@@ -13,6 +13,10 @@ public enum LumenApplication {
         public var tokens: TokenTable?
         public var ingestPolicy: IngestPolicy
         public var models: any ModelCatalog
+        /// Models, queue and sessions; without it only the datastore routes are served.
+        public var inference: InferenceService?
+        /// A path prefix for every route (e.g. a secret one for token-less AIAA clients).
+        public var prefix: String = ""
 
         public init(host: String = "127.0.0.1", port: Int = 8000, tokens: TokenTable? = nil,
                     ingestPolicy: IngestPolicy = .reject, models: any ModelCatalog = StaticModelCatalog()) {
@@ -28,8 +32,14 @@ public enum LumenApplication {
         let router = Router(context: LumenRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
-        DatastoreRoutes(store: store, ingestPolicy: configuration.ingestPolicy, models: configuration.models)
+        DatastoreRoutes(store: store, ingestPolicy: configuration.ingestPolicy,
+                        models: configuration.inference?.registry ?? configuration.models)
             .register(on: router)
+        if let service = configuration.inference {
+            AIAARoutes(service: service).register(on: router)
+            SessionRoutes(service: service).register(on: router)
+            MONAILabelRoutes(service: service, store: store).register(on: router)
+        }
         return router
     }
 
@@ -40,6 +50,13 @@ public enum LumenApplication {
         }
     }
 
+    public static func normalisedPrefix(_ prefix: String) -> String { PathRewriter<Router<LumenRequestContext>>.normalise(prefix) }
+
+    /// The router behind the prefix and `/v1/v1` rewriting; what the server (and in-process tests) run.
+    public static func responder(configuration: Configuration, store: Datastore) -> PathRewriter<Router<LumenRequestContext>> {
+        PathRewriter(prefix: configuration.prefix, inner: router(configuration: configuration, store: store))
+    }
+
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
@@ -48,7 +65,7 @@ public enum LumenApplication {
                                    logger: Logger = Logger(label: "lumen.server")) throws -> some ApplicationProtocol {
         try checkBinding(configuration)
         return Application(
-            router: router(configuration: configuration, store: store),
+            router: responder(configuration: configuration, store: store),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
             logger: logger)
     }

@@ -10,8 +10,8 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            let detail = error.body ?? (error.status == .notFound ? "Not Found: \(request.uri.path)" : error.status.reasonPhrase)
-            return Self.response(status: error.status, detail: detail, headers: error.headers)
+            let detail = error.body ?? (error.status == .notFound ? "no route \(request.method) \(request.uri.path) on this Lumen server" : error.status.reasonPhrase)
+            return Self.response(status: error.status, detail: detail, headers: error.headers, aiaa: Self.isAIAA(request))
         } catch {
             let status = ErrorMapping.status(for: error)
             if status == .internalServerError {
@@ -20,12 +20,22 @@ struct ErrorMiddleware: RouterMiddleware {
             var headers = HTTPFields()
             if case ServerError.notAuthenticated = error { headers[.wwwAuthenticate] = "Bearer" }
             if case ServerError.invalidToken = error { headers[.wwwAuthenticate] = "Bearer" }
-            return Self.response(status: status, detail: "\(error)", headers: headers)
+            if case ServerError.busy(let seconds) = error { headers[.retryAfter] = String(seconds) }
+            return Self.response(status: status, detail: "\(error)", headers: headers, aiaa: Self.isAIAA(request),
+                                 type: String(describing: type(of: error)))
         }
     }
 
-    static func response(status: HTTPResponse.Status, detail: String, headers: HTTPFields = [:]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: ["detail": detail], options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
+    /// AIAA clients show `Status: <code>; Response: <body>`; Clara's bodies had this shape.
+    static func isAIAA(_ request: Request) -> Bool {
+        request.uri.path.contains("/v1/") || request.uri.path.hasPrefix("/session")
+    }
+
+    static func response(status: HTTPResponse.Status, detail: String, headers: HTTPFields = [:], aiaa: Bool = false,
+                         type: String = "HTTPError") -> Response {
+        let object: [String: Any] = aiaa ? ["success": false, "error": ["type": type, "message": [detail]], "detail": detail]
+                                         : ["detail": detail]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes, .sortedKeys])) ?? Data("{}".utf8)
         var fields = headers
         fields[.contentType] = "application/json"
         fields[.contentLength] = String(data.count)

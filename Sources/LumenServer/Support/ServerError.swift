@@ -1,6 +1,9 @@
 import Foundation
 import HTTPTypes
+import LumenInference
+import LumenIO
 import LumenStore
+import LumenTransforms
 
 /// Refusals that come from the HTTP layer itself (auth, bad requests).
 public enum ServerError: Error, Equatable, CustomStringConvertible {
@@ -11,6 +14,11 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     /// A well-formed request with a value the route cannot use (MONAI Label answers these with 422).
     case unprocessable(String)
     case internalFailure(String)
+    case notFound(String)
+    /// AIAA's own status: Slicer answers it by forgetting the session and uploading again.
+    case sessionExpired(String)
+    case busy(retryAfter: Int)
+    case tooLarge(String)
     case tokensFile(path: String, reason: String)
     case openNonLoopback(host: String)
 
@@ -22,6 +30,8 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
         case .badRequest(let why): why
         case .unprocessable(let why): why
         case .internalFailure(let why): why
+        case .notFound(let why), .sessionExpired(let why), .tooLarge(let why): why
+        case .busy(let seconds): "the server is busy with other inferences and its queue is full; retry in \(seconds) s"
         case .tokensFile(let path, let reason): "\(path): \(reason)"
         case .openNonLoopback(let host):
             "refusing to listen on \(host) without --tokens: anyone on the network could read and change the datastore; give a tokens file or listen on 127.0.0.1 (and use ssh -L)"
@@ -48,7 +58,12 @@ enum ErrorMapping {
             case .badRequest: return .badRequest
             case .unprocessable: return .unprocessableContent
             case .internalFailure, .tokensFile, .openNonLoopback: return .internalServerError
+            case .notFound: return .notFound
+            case .sessionExpired: return .init(code: 440, reasonPhrase: "Session Expired")
+            case .busy: return .serviceUnavailable
+            case .tooLarge: return .contentTooLarge
             }
+        case is InferenceError, is NIfTIError, is TransformError: return .badRequest
         case is MultipartError: return .badRequest
         default: return .internalServerError
         }

@@ -1,0 +1,41 @@
+import Foundation
+import LumenTensor
+
+/// Bounds the compute: at most `concurrent` inferences run (each already uses
+/// every compute thread), at most `waiting` more wait their turn, and the rest
+/// are refused at once with 503 so a client can retry instead of hanging.
+public actor InferenceQueue {
+    public let concurrent: Int
+    public let waiting: Int
+    private var running = 0
+    private var queue: [CheckedContinuation<Void, Never>] = []
+
+    public init(concurrent: Int = 1, waiting: Int = 8) {
+        self.concurrent = max(1, concurrent)
+        self.waiting = max(0, waiting)
+    }
+
+    public var depth: Int { queue.count }
+    public var active: Int { running }
+
+    /// Runs `work` on Lumen's compute threads (never on the cooperative pool);
+    /// returns its value and the milliseconds spent waiting for a slot.
+    public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> (value: T, waitMs: Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        if running >= concurrent {
+            guard queue.count < waiting else { throw ServerError.busy(retryAfter: 5) }
+            await withCheckedContinuation { queue.append($0) }
+        } else {
+            running += 1
+        }
+        let waited = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        defer { release() }
+        try Task.checkCancellation()
+        return (try await ComputePool.shared.run(work), waited)
+    }
+
+    /// Hands the slot straight to the next waiter, so `running` never dips and lets a newcomer jump the queue.
+    private func release() {
+        if queue.isEmpty { running -= 1 } else { queue.removeFirst().resume() }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import LumenInference
+import LumenIO
+import LumenTensor
+
+/// What both protocols share: turning an upload or a session into a volume,
+/// running a bundle through the queue, and writing the label map the clients
+/// expect (uint8 gzip NIfTI on the input's exact header).
+public struct InferenceService: Sendable {
+    public let registry: ModelRegistry
+    public let queue: InferenceQueue
+    public let sessions: SessionStore
+    public let staging: URL
+    public let maxVoxels: Int
+
+    public init(registry: ModelRegistry, queue: InferenceQueue = InferenceQueue(), sessions: SessionStore = SessionStore(),
+                staging: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-uploads"),
+                maxVoxels: Int = Volume.defaultMaxVoxels) {
+        self.registry = registry
+        self.queue = queue
+        self.sessions = sessions
+        self.staging = staging
+        self.maxVoxels = maxVoxels
+        try? FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+    }
+
+    public struct Outcome: Sendable {
+        public var image: Data
+        public var json: [String: JSONValue]
+        public var milliseconds: [(String, Double)]
+
+        /// The reply's params: the task's JSON, label names, and per-stage timings
+        /// (`timings` in ms for AIAA readers, `latencies` in s as MONAI Label reports them).
+        public func params(labels: [String]) -> [String: Any] {
+            var object = JSONValue.object(json).any as? [String: Any] ?? [:]
+            if object["label_names"] == nil {
+                object["label_names"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset + 1) })
+            }
+            var ms: [String: Double] = [:], seconds: [String: Double] = [:]
+            for (name, value) in milliseconds {
+                ms[name] = (value * 10).rounded() / 10
+                seconds[name] = (value).rounded() / 1000
+            }
+            ms["total"] = (milliseconds.map(\.1).reduce(0, +) * 10).rounded() / 10
+            seconds["total"] = (ms["total"]! / 1000 * 1000).rounded() / 1000
+            object["timings"] = ms
+            object["latencies"] = seconds
+            return object
+        }
+    }
+
+    /// Reads an uploaded file; a broken or absurd NIfTI is the client's error (400), named.
+    public func volume(fromUpload url: URL, name: String) async throws -> Volume {
+        let limit = maxVoxels
+        do {
+            return try await Blocking.run { try Volume.read(url, maxVoxels: limit) }
+        } catch let error as NIfTIError {
+            throw ServerError.badRequest("\(name): \(error)")
+        }
+    }
+
+    public func session(_ id: String) async throws -> Volume {
+        guard let session = await sessions.get(id) else {
+            throw ServerError.sessionExpired("session \(id) is unknown or has expired; upload the image again")
+        }
+        return session.volume
+    }
+
+    public func run(_ bundle: ModelBundle, volume: Volume, clicks: Clicks, readMs: Double) async throws -> Outcome {
+        let (result, waited) = try await queue.run { try TaskRunner.run(bundle, image: volume, clicks: clicks) }
+        let scratch = staging.appendingPathComponent("result-\(UUID().uuidString).nii.gz")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let data = try await Blocking.run {
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            try result.labels.write(to: scratch, datatype: .uint8)
+            return try Data(contentsOf: scratch)
+        }
+        let write = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        let stages = [("read", readMs), ("queue", waited)] + result.timings.stages.map { ($0.name, $0.ms) } + [("write", write)]
+        return Outcome(image: data, json: result.json, milliseconds: stages)
+    }
+}
+
+/// Milliseconds since `start` (a DispatchTime in ns).
+func elapsedMs(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import LumenInference
+import LumenIO
+import LumenStore
+
+/// MONAI Label's `/info/` and `/infer/{model}`, as the Slicer MONAILabel
+/// extension and the monailabel client call them (monailabel-protocol.md §3–4).
+struct MONAILabelRoutes: Sendable {
+    let service: InferenceService
+    let store: Datastore
+
+    func register(on router: Router<LumenRequestContext>) {
+        router.get("/info") { request, context in try await info(request, context) }
+        router.post("/infer/:model") { request, context in try await infer(request, context) }
+    }
+
+    func info(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        _ = try context.require(.annotator)
+        var models: [String: Any] = [:]
+        var labels: [String] = []
+        for name in service.registry.names {
+            let model = service.registry.models[name]!
+            let dims = (model.metaData["deepgrow"]?.string ?? "3D").contains("2") ? 2 : 3
+            let entryLabels: Any = model.kind == .segmentation
+                ? Dictionary(uniqueKeysWithValues: model.labels.enumerated().map { ($0.element, $0.offset + 1) }) as Any
+                : model.labels as Any
+            models[name] = ["type": model.kind.rawValue, "labels": entryLabels, "dimension": dims,
+                            "description": model.description, "version": model.version, "config": ["device": ["cpu"]]]
+            for label in model.labels where !labels.contains(label) { labels.append(label) }
+        }
+        let stats = try await Blocking.run { try store.stats() }
+        return try Responses.json([
+            "name": "Lumen", "description": "Lumen annotation server: MMAR models run natively in Swift", "version": "0.1.0",
+            "labels": labels, "models": models, "trainers": [String: Any](), "strategies": [String: Any](),
+            "scoring": [String: Any](), "train_stats": Dictionary(uniqueKeysWithValues: service.registry.names.map { ($0, [String: Any]()) }),
+            "datastore": ["total": stats.total, "completed": stats.completed, "label_tags": stats.labelTags],
+        ])
+    }
+
+    func infer(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        let identity = try context.require(.annotator)
+        let name = try context.parameters.require("model")
+        let bundle = try service.registry.model(name)
+        let query = request.uri.queryParameters
+        let output = query.get("output") ?? "all"
+        guard ["image", "json", "all"].contains(output) else {
+            throw ServerError.unprocessable("output must be image, json or all (got '\(output)'); dicom_seg needs a DICOMweb datastore")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let upload = try await UploadedRequest.receive(request, staging: service.staging)
+        defer { upload.form?.removeFiles() }
+        let params = try ClickParams.object(upload.form?.fields["params"])
+        let clicks = try ClickParams.clicks(params)
+        var datastoreImage: StoredImage?
+        let volume: Volume
+        if let file = upload.form?.files.first {
+            volume = try await service.volume(fromUpload: file.url, name: file.fileName)
+        } else if let id = query.get("session_id"), !id.isEmpty, let session = await service.sessions.get(id) {
+            volume = session.volume
+        } else if let id = query.get("image"), !id.isEmpty, let image = try await Blocking.run({ try store.image(id: id) }) {
+            datastoreImage = image
+            volume = try await service.volume(fromUpload: store.fileURL(of: image), name: id)
+        } else if let id = query.get("session_id"), !id.isEmpty {
+            throw ServerError.sessionExpired("Session (\(id)) Not Found")
+        } else if let id = query.get("image"), !id.isEmpty {
+            throw StoreError.imageNotFound(id: id)
+        } else {
+            throw ServerError.badRequest("Neither an image id, a file nor a session id was given")
+        }
+        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start))
+        let json = outcome.params(labels: bundle.labels)
+        if let image = datastoreImage, bundle.kind == .segmentation {
+            try await saveOriginal(outcome.image, image: image, bundle: bundle, json: json, user: identity.user)
+        }
+        switch output {
+        case "image": return MultipartReply.file(outcome.image, fileName: "\(name)_result.nii.gz")
+        case "json": return try Responses.json(json)
+        default: return try MultipartReply.make(json: json, file: outcome.image, fileName: "\(name)_result.nii.gz")
+        }
+    }
+
+    /// A model's segmentation of a datastore image is recorded as `original`,
+    /// with the model's name and version, so a refinement can point back to it.
+    func saveOriginal(_ data: Data, image: StoredImage, bundle: ModelBundle, json: [String: Any], user: String) async throws {
+        let scratch = service.staging.appendingPathComponent("original-\(UUID().uuidString).nii.gz")
+        let info = String(decoding: try JSONSerialization.data(withJSONObject: ["model": bundle.name, "params": json], options: [.sortedKeys]),
+                          as: UTF8.self)
+        try await Blocking.run {
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            try data.write(to: scratch)
+            try store.addLabel(file: scratch, fileName: image.id + ".nii.gz", imageID: image.id, tag: "original", user: user,
+                               model: ModelProvenance(name: bundle.name, version: bundle.version), info: info)
+        }
+    }
+}

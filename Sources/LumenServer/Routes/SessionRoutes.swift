@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+
+/// `/session/` as both AIAA and MONAI Label clients use it: any part with a
+/// filename is the image, whatever the field is called (`image`, `files`, `image0`).
+struct SessionRoutes: Sendable {
+    let service: InferenceService
+
+    func register(on router: Router<LumenRequestContext>) {
+        for path in ["/session", "/v1/session"] {
+            router.put(RouterPath(path)) { request, context in try await create(request, context) }
+        }
+        for path in ["/session/:id", "/v1/session/:id"] {
+            router.get(RouterPath(path)) { request, context in try await get(request, context) }
+            router.delete(RouterPath(path)) { request, context in try await delete(request, context) }
+        }
+    }
+
+    func create(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        _ = try context.require(.annotator)
+        let upload = try await UploadedRequest.receive(request, staging: service.staging)
+        defer { upload.form?.removeFiles() }
+        guard let files = upload.form?.files, !files.isEmpty else {
+            throw ServerError.badRequest("PUT /session/ needs the image as a multipart file part")
+        }
+        guard files.count == 1 else {
+            throw ServerError.badRequest("PUT /session/ got \(files.count) files; send one NIfTI volume (DICOM series are not accepted here)")
+        }
+        let volume = try await service.volume(fromUpload: files[0].url, name: files[0].fileName)
+        let expiry = request.uri.queryParameters.get("expiry").flatMap { Int($0) }
+        let session = try await service.sessions.create(volume: volume, name: files[0].fileName, expiry: expiry)
+        context.logger.info("session \(session.id): \(files[0].fileName) \(volume.spatialShape) spacing \(volume.geometry.spacing)")
+        return try Responses.json(["session_id": session.id, "session_info": session.info()])
+    }
+
+    func get(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        _ = try context.require(.annotator)
+        let id = try context.parameters.require("id")
+        let touch = request.uri.queryParameters.get("update_ts") != "false"
+        guard let session = await service.sessions.get(id, touch: touch) else {
+            throw ServerError.notFound("Session (\(id)) Not Found")
+        }
+        return try Responses.json(["session_id": session.id, "session_info": session.info()])
+    }
+
+    func delete(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        _ = try context.require(.annotator)
+        let id = try context.parameters.require("id")
+        guard let session = await service.sessions.delete(id) else { throw ServerError.notFound("Session (\(id)) Not Found") }
+        return try Responses.json(["session_id": session.id, "session_info": session.info()])
+    }
+}
+
+/// A request body that may be multipart (usual), empty (inference by session),
+/// or absent entirely (HTTP/1.0 without Content-Length is read to the end).
+struct UploadedRequest {
+    var form: MultipartForm?
+
+    static func receive(_ request: Request, staging: URL) async throws -> UploadedRequest {
+        let type = request.headers[.contentType] ?? ""
+        guard type.lowercased().contains("multipart") else { return UploadedRequest(form: nil) }
+        return UploadedRequest(form: try await MultipartForm.receive(request, into: staging))
+    }
+}
