@@ -228,6 +228,7 @@ def main():
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/models/model.pt (same task)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     task = TASKS[args.task]
@@ -237,6 +238,12 @@ def main():
     sample = dextr_sample if args.task == "dextr3d" else deepgrow_sample
     spec = network(task)
     net = UNet(**spec["args"])
+    previous, previous_minutes = 0, 0.0
+    if args.resume:
+        saved = torch.load(os.path.join(args.out, "models", "model.pt"), weights_only=False)
+        net.load_state_dict(saved["model"])
+        previous, previous_minutes = saved.get("iterations", 0), saved.get("minutes", 0.0)
+        print(f"resuming after {previous} iterations", flush=True)
     loss_fn = DiceCELoss(sigmoid=True)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     start = time.time()
@@ -269,8 +276,8 @@ def main():
     with open(os.path.join(args.out, "config", "environment.json"), "w") as f:
         json.dump({"PROCESSING_TASK": "annotation" if args.task == "dextr3d" else "deepgrow",
                    "MMAR_CKPT_DIR": "models", "MMAR_CKPT": "models/model.pt"}, f, indent=2)
-    torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}}, "iterations": done,
-                "training_cases": len(cases), "minutes": round((time.time() - start) / 60, 1)},
+    torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}}, "iterations": previous + done,
+                "training_cases": len(cases), "minutes": round(previous_minutes + (time.time() - start) / 60, 1)},
                os.path.join(args.out, "models", "model.pt"))
     print("saved", args.out, f"after {done} iterations", flush=True)
 
