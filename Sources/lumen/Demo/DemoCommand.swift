@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import LumenIO
+import LumenPhantom
+
+/// The README's first command: what a radiologist's first session looks like,
+/// end to end over the real protocol, on a synthetic CT (no patient data).
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start lumen serve on loopback with the bundled models, make a phantom CT, and use it as Slicer would.",
+        discussion: """
+        Lists the models, segments organs, bones and hepatic arteries, opens a session and makes 3 deepgrow \
+        clicks on the spleen, saves every result next to the input, prints a report with timings and Dice \
+        against the phantom's ground truth, and stops the server.
+        """)
+
+    @Option(help: "Where the CT, the results and the demo's datastore go.") var output = "demo-output"
+    @Option(help: "Phantom size: full (0.6–1.0 mm, 1–5 mm slices) or small (2 mm).") var size = "full"
+    @Option(help: "Phantom seed.") var seed: UInt64 = 42
+    @Option(help: "Port for the demo server (loopback only).") var port = 8123
+    @Option(help: "Model directories to serve.") var models = ["mmar"]
+
+    func run() async throws {
+        let out = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        var report = DemoReport()
+        let start = Date()
+        guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full or small") }
+        let phantom = try Phantom.generate(seed: seed, index: 0, size: size)
+        let ct = out.appendingPathComponent("ct.nii.gz")
+        try phantom.image.write(to: ct, datatype: .int16)
+        try phantom.label.write(to: out.appendingPathComponent("ct_truth.nii.gz"), datatype: .uint8)
+        report.line("phantom CT \(phantom.image.spatialShape.map(String.init).joined(separator: "×")), spacing \(phantom.image.geometry.spacing.map { String(format: "%.2f", $0) }.joined(separator: "×")) mm, \(phantom.image.geometry.orientation): \(ct.path) (\(Self.ms(since: start)))")
+
+        let server = try DemoServer.start(port: port, store: out.appendingPathComponent("store"), models: models)
+        defer { server.stop() }
+        let client = DemoClient(base: "http://127.0.0.1:\(port)")
+        try await server.waitUntilUp(client)
+        report.line("lumen serve on http://127.0.0.1:\(port) (this is the URL Slicer would use)")
+
+        let listing = try JSONSerialization.jsonObject(with: try await client.get("/v1/models")) as? [[String: Any]] ?? []
+        let names = listing.compactMap { $0["name"] as? String }
+        report.line("GET /v1/models: " + listing.map { "\($0["name"] ?? "?") (\($0["type"] ?? "?"))" }.joined(separator: ", "))
+        let truth = phantom.label
+        for name in ["abdominal_organs", "bones", "hepatic_arteries"] where names.contains(name) {
+            let t0 = Date()
+            let (data, type) = try await client.send("POST", "/v1/inference?model=\(name)", file: ct)
+            let (params, image) = try DemoClient.parts(data, contentType: type)
+            let saved = out.appendingPathComponent("ct_\(name).nii.gz")
+            try image.write(to: saved)
+            let result = try Volume.read(saved)
+            let labels = params["label_names"] as? [String: Int] ?? [:]
+            let dice = labels.sorted { $0.value < $1.value }.map { label, value in
+                String(format: "%@ %.2f", label, DemoScore.dice(result, value: Float(value), truth: truth,
+                                                                  truthValue: DemoScore.phantomValue(label)))
+            }
+            report.line("segment \(name): \(Self.ms(since: t0)) (\(Self.stages(params))); Dice \(dice.joined(separator: ", ")) → \(saved.lastPathComponent)")
+        }
+        if let deepgrow = ["deepgrow_3d", "deepgrow_2d"].first(where: names.contains) {
+            let (data, _) = try await client.send("PUT", "/session/", params: "{}", file: ct)
+            let session = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["session_id"] as? String ?? ""
+            report.line("PUT /session/: \(session) (upload once, click many times)")
+            let spleen = DemoScore.phantomValue("spleen")!
+            let clicks = DemoScore.clicks(in: truth, value: spleen, count: 3)
+            var placed: [[Int]] = []
+            for click in clicks {
+                placed.append(click)
+                let t0 = Date()
+                let params = "{\"foreground\": \(placed), \"background\": [], \"current_point\": [\(click)]}"
+                let (reply, type) = try await client.send("POST", "/v1/inference?model=\(deepgrow)&session_id=\(session)",
+                                                          params: params, file: nil)
+                let (json, image) = try DemoClient.parts(reply, contentType: type)
+                let saved = out.appendingPathComponent("ct_\(deepgrow)_click\(placed.count).nii.gz")
+                try image.write(to: saved)
+                let dice = DemoScore.dice(try Volume.read(saved), value: nil, truth: truth, truthValue: spleen,
+                                          slice: deepgrow == "deepgrow_2d" ? click[2] : nil)
+                report.line(String(format: "deepgrow click %d at %@ on the spleen: %@ (%@); Dice %.2f → %@", placed.count,
+                                   "\(click)", Self.ms(since: t0), Self.stages(json), dice, saved.lastPathComponent))
+            }
+        }
+        report.line("total \(Self.ms(since: start)); results are next to \(ct.lastPathComponent) in \(out.path)")
+        print(report.text)
+    }
+
+    static func ms(since date: Date) -> String { String(format: "%.0f ms", Date().timeIntervalSince(date) * 1000) }
+
+    static func stages(_ params: [String: Any]) -> String {
+        guard let timings = params["timings"] as? [String: Double] else { return "" }
+        return ["read", "queue", "pre", "infer", "post", "invert", "write"].compactMap { key in
+            timings[key].map { String(format: "%@ %.0f", key, $0) }
+        }.joined(separator: ", ") + " ms"
+    }
+}
+
+struct DemoReport {
+    private(set) var text = "Lumen demo\n"
+    mutating func line(_ s: String) {
+        text += "  " + s + "\n"
+        FileHandle.standardError.write(Data("· \(s)\n".utf8))
+    }
+}
