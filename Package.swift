@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -49,6 +50,7 @@ let package = Package(
         .executableTarget(name: "lumen", dependencies: [
             "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenStore", "LumenServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN", "LumenIO"], swiftSettings: niftiSwift),

@@ -24,7 +24,9 @@ TASKS = {
     # label values in the phantom → output channels (0 = background)
     "abdominal_organs": {"labels": ["liver", "spleen", "kidney_left", "kidney_right", "pancreas", "stomach"],
                          "phantom_values": [1, 2, 3, 4, 5, 6]},
-    "bones": {"labels": ["vertebrae", "ribs", "hip"], "phantom_values": [9, 10, 11]},
+    # Bone is brighter than any contrast-filled vessel only above ~300 HU: a wider window than the organs'.
+    "bones": {"labels": ["vertebrae", "ribs", "hip"], "phantom_values": [9, 10, 11],
+              "intensity": {"a_min": -200.0, "a_max": 1200.0, "b_min": 0.0, "b_max": 1.0, "clip": True}},
     "hepatic_arteries": {"labels": ["hepatic_artery"], "phantom_values": [12]},
 }
 NETWORK = {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": None,
@@ -67,6 +69,7 @@ def main():
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     args = p.parse_args()
     task = TASKS[args.task]
+    intensity = task.get("intensity", INTENSITY)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
 
@@ -75,7 +78,7 @@ def main():
     load = Compose([LoadImaged(keys=["image", "label"]), EnsureChannelFirstd(keys=["image", "label"]),
                     Orientationd(keys=["image", "label"], axcodes="RAS"),
                     Spacingd(keys=["image", "label"], pixdim=PIXDIM, mode=["bilinear", "nearest"]),
-                    ScaleIntensityRanged(keys="image", **INTENSITY),
+                    ScaleIntensityRanged(keys="image", **intensity),
                     Lambdad(keys="label", func=remap(task["phantom_values"])),
                     SpatialPadd(keys=["image", "label"], spatial_size=[160, 160, 96])])
     data = [load(f) for f in files]
@@ -109,7 +112,7 @@ def main():
     net.eval().cpu()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}},
-                "labels": task["labels"], "pixdim": PIXDIM, "intensity": INTENSITY,
+                "labels": task["labels"], "pixdim": PIXDIM, "intensity": intensity,
                 "iterations": args.iterations, "training_cases": len(images)}, args.out)
     print("saved", args.out)
 

@@ -11,61 +11,59 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve the bundled models over AIAA v1 and MONAI Label, with the datastore.")
 
-    @Option(help: "Address to listen on. Without --tokens only loopback addresses are allowed.")
-    var host = "127.0.0.1"
+    @Option(help: "The config file; every option is documented in it (default: config/lumen.yaml when present).")
+    var config: String?
+    @Option(help: "Address to listen on. Without --tokens only loopback addresses are allowed.") var host: String?
+    @Option(help: "Port to listen on.") var port: Int?
+    @Option(help: "Datastore directory.") var store: String?
+    @Option(help: "JSON file mapping bearer tokens to {\"user\": …, \"role\": \"annotator\"|\"admin\"}.") var tokens: String?
+    @Option(help: "What image uploads with patient data get: reject or scrub.") var ingestPolicy: IngestPolicy?
+    @Option(help: "A model bundle directory, or a directory of them (repeatable).") var models: [String] = []
+    @Option(help: "Inferences that run at once; each already uses every compute thread.") var maxConcurrent: Int?
+    @Option(help: "Inferences that may wait for a slot; more get 503 with Retry-After.") var queue: Int?
+    @Option(help: "Default session expiry in seconds (sliding: every use extends it).") var sessionExpiry: Int?
+    @Option(help: "Longest session expiry a client may ask for, in seconds.") var sessionMaxExpiry: Int?
+    @Option(help: "Memory all sessions together may hold, in MiB.") var sessionMib: Int?
+    @Option(help: "Serve every route under this path prefix (a secret one stands in for AIAA clients' missing tokens).") var prefix: String?
+    @Option(help: "Largest accepted volume, in voxels.") var maxVoxels: Int?
 
-    @Option(help: "Port to listen on.")
-    var port = 8000
-
-    @Option(help: "Datastore directory (default: $LUMEN_STORE or ./lumen-store).")
-    var store: String = defaultStorePath()
-
-    @Option(help: "JSON file mapping bearer tokens to {\"user\": …, \"role\": \"annotator\"|\"admin\"}.")
-    var tokens: String?
-
-    @Option(help: "What image uploads with patient data get: reject or scrub.")
-    var ingestPolicy: IngestPolicy = .reject
-
-    @Option(help: "A model bundle directory, or a directory of them (repeatable). Default: mmar.")
-    var models: [String] = []
-
-    @Option(help: "Inferences that run at once; each already uses every compute thread.")
-    var maxConcurrent = 1
-
-    @Option(help: "Inferences that may wait for a slot; more get 503 with Retry-After.")
-    var queue = 8
-
-    @Option(help: "Default session expiry in seconds (sliding: every use extends it).")
-    var sessionExpiry = 3600
-
-    @Option(help: "Longest session expiry a client may ask for, in seconds.")
-    var sessionMaxExpiry = 86_400
-
-    @Option(help: "Memory all sessions together may hold, in MiB; the least recently used go first.")
-    var sessionMiB = 4096
-
-    @Option(help: "Serve every route under this path prefix (e.g. a secret for AIAA clients, which cannot send tokens).")
-    var prefix = ""
-
-    @Option(help: "Largest accepted volume, in voxels.")
-    var maxVoxels = 1 << 30
+    /// Flags over environment over file over defaults.
+    func settings() throws -> ServeSettings {
+        let file = config ?? (FileManager.default.fileExists(atPath: "config/lumen.yaml") ? "config/lumen.yaml" : nil)
+        var s = try ServeSettings.load(file: file)
+        s.host = host ?? s.host
+        s.port = port ?? s.port
+        s.store = store ?? s.store
+        s.tokens = tokens ?? s.tokens
+        s.ingestPolicy = ingestPolicy ?? s.ingestPolicy
+        if !models.isEmpty { s.models = models }
+        s.maxConcurrent = maxConcurrent ?? s.maxConcurrent
+        s.queue = queue ?? s.queue
+        s.sessionExpiry = sessionExpiry ?? s.sessionExpiry
+        s.sessionMaxExpiry = sessionMaxExpiry ?? s.sessionMaxExpiry
+        s.sessionMiB = sessionMib ?? s.sessionMiB
+        s.prefix = prefix ?? s.prefix
+        s.maxVoxels = maxVoxels ?? s.maxVoxels
+        return s
+    }
 
     func run() throws {
+        let s = try settings()
         let (configuration, datastore) = try withCLIError {
-            let table = try tokens.map { try TokenTable.load(URL(fileURLWithPath: $0)) }
-            var configuration = LumenApplication.Configuration(host: host, port: port, tokens: table,
-                                                               ingestPolicy: ingestPolicy)
-            let registry = ModelRegistry.load(roots: (models.isEmpty ? ["mmar"] : models).map { URL(fileURLWithPath: $0) })
+            let table = s.tokens.isEmpty ? nil : try TokenTable.load(URL(fileURLWithPath: s.tokens))
+            var configuration = LumenApplication.Configuration(host: s.host, port: s.port, tokens: table,
+                                                               ingestPolicy: s.ingestPolicy)
+            try LumenApplication.checkBinding(configuration)
+            let registry = ModelRegistry.load(roots: s.models.map { URL(fileURLWithPath: $0) })
             for name in registry.names { print("lumen: model \(name) (\(registry.models[name]!.kind.rawValue))") }
             for failure in registry.failures { print("lumen: WARNING model \(failure.directory) not loaded: \(failure.reason)") }
             configuration.inference = InferenceService(
-                registry: registry, queue: InferenceQueue(concurrent: maxConcurrent, waiting: queue),
-                sessions: SessionStore(defaultExpiry: TimeInterval(sessionExpiry), maxExpiry: TimeInterval(sessionMaxExpiry),
-                                       byteBudget: sessionMiB << 20),
-                maxVoxels: maxVoxels)
-            configuration.prefix = prefix
-            try LumenApplication.checkBinding(configuration)
-            return (configuration, try Datastore(directory: URL(fileURLWithPath: store)))
+                registry: registry, queue: InferenceQueue(concurrent: s.maxConcurrent, waiting: s.queue),
+                sessions: SessionStore(defaultExpiry: TimeInterval(s.sessionExpiry), maxExpiry: TimeInterval(s.sessionMaxExpiry),
+                                       byteBudget: s.sessionMiB << 20),
+                maxVoxels: s.maxVoxels)
+            configuration.prefix = s.prefix
+            return (configuration, try Datastore(directory: URL(fileURLWithPath: s.store)))
         }
         let report = datastore.openReport
         print("lumen: datastore \(datastore.directory.path)")
@@ -74,10 +72,10 @@ struct ServeCommand: ParsableCommand {
         }
         for missing in report.missingFiles { print("lumen: WARNING \(missing)") }
         if configuration.tokens == nil {
-            print("lumen: no --tokens given: the server is OPEN to anyone who can reach \(host):\(port), and every request acts as admin 'local'; it listens on loopback only")
+            print("lumen: no tokens configured: the server is OPEN to anyone who can reach \(s.host):\(s.port), and every request acts as admin 'local'; it listens on loopback only")
         }
-        let base = "http://\(host):\(port)\(LumenApplication.normalisedPrefix(prefix))"
-        print("lumen: listening on \(base)  (from a laptop: ssh -N -L \(port):127.0.0.1:\(port) <this host>, then use http://127.0.0.1:\(port)\(LumenApplication.normalisedPrefix(prefix)) as the server in Slicer's NVIDIA AIAA or MONAI Label module)")
+        let path = LumenApplication.normalisedPrefix(s.prefix)
+        print("lumen: listening on http://\(s.host):\(s.port)\(path)  (from a laptop: ssh -N -L \(s.port):127.0.0.1:\(s.port) <this host>, then use http://127.0.0.1:\(s.port)\(path) as the server in Slicer's NVIDIA AIAA or MONAI Label module)")
         if let sessions = configuration.inference?.sessions {
             Task.detached {
                 while true {

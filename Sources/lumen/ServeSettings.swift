@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import LumenStore
+import Yams
+
+/// `lumen serve`'s options, resolved flag → environment (`LUMEN_<KEY>`) →
+/// config file → default, so an admin can keep one documented file and still
+/// override a value per run or per Slurm job.
+struct ServeSettings {
+    var host = "127.0.0.1"
+    var port = 8000
+    var models = ["mmar"]
+    var store = "lumen-store"
+    var tokens = ""
+    var prefix = ""
+    var ingestPolicy = IngestPolicy.reject
+    var maxConcurrent = 1
+    var queue = 8
+    var sessionExpiry = 3600
+    var sessionMaxExpiry = 86_400
+    var sessionMiB = 4096
+    var maxVoxels = 1 << 30
+
+    static let keys = ["host", "port", "models", "store", "tokens", "prefix", "ingest_policy", "max_concurrent", "queue",
+                       "session_expiry", "session_max_expiry", "session_mib", "max_voxels"]
+
+    /// The file's values, then the environment's, on top of the defaults.
+    static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
+        var values: [String: Any] = [:]
+        if let file {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw ValidationError("cannot read the config file \(file): \(error.localizedDescription)")
+            }
+            guard let parsed = try (Yams.load(yaml: text) ?? [String: Any]()) as? [String: Any] else {
+                throw ValidationError("\(file): expected a mapping of option: value")
+            }
+            for key in parsed.keys.sorted() where !keys.contains(key) {
+                throw ValidationError("\(file): unknown option \"\(key)\"; options: \(keys.joined(separator: ", "))")
+            }
+            values = parsed
+        }
+        for key in keys {
+            if let env = environment["LUMEN_" + key.uppercased()] { values[key] = key == "models" ? env.split(separator: ":").map(String.init) : env }
+        }
+        var s = ServeSettings()
+        func string(_ key: String) throws -> String? {
+            guard let v = values[key] else { return nil }
+            if let text = v as? String { return text }
+            if let n = v as? Int { return String(n) }
+            throw ValidationError("\(key) must be text, got \(v)")
+        }
+        func int(_ key: String) throws -> Int? {
+            guard let v = values[key] else { return nil }
+            if let n = v as? Int { return n }
+            if let text = v as? String, let n = Int(text) { return n }
+            throw ValidationError("\(key) must be a whole number, got \(v)")
+        }
+        s.host = try string("host") ?? s.host
+        s.port = try int("port") ?? s.port
+        if let list = values["models"] as? [Any] { s.models = list.map { "\($0)" } } else if let one = try string("models") { s.models = [one] }
+        s.store = try string("store") ?? environment["LUMEN_STORE"] ?? s.store
+        s.tokens = try string("tokens") ?? s.tokens
+        s.prefix = try string("prefix") ?? s.prefix
+        if let policy = try string("ingest_policy") {
+            guard let p = IngestPolicy(rawValue: policy) else { throw ValidationError("ingest_policy must be reject or scrub, got \(policy)") }
+            s.ingestPolicy = p
+        }
+        s.maxConcurrent = try int("max_concurrent") ?? s.maxConcurrent
+        s.queue = try int("queue") ?? s.queue
+        s.sessionExpiry = try int("session_expiry") ?? s.sessionExpiry
+        s.sessionMaxExpiry = try int("session_max_expiry") ?? s.sessionMaxExpiry
+        s.sessionMiB = try int("session_mib") ?? s.sessionMiB
+        s.maxVoxels = try int("max_voxels") ?? s.maxVoxels
+        return s
+    }
+}
