@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -46,6 +47,7 @@ let package = Package(
         .target(name: "LumenServer", dependencies: [
             "LumenStore", "LumenIO", "LumenInference", "LumenTransforms", "LumenTensor",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
             "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenStore", "LumenServer",

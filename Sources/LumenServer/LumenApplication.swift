@@ -17,6 +17,9 @@ public enum LumenApplication {
         public var inference: InferenceService?
         /// A path prefix for every route (e.g. a secret one for token-less AIAA clients).
         public var prefix: String = ""
+        /// The service's metrics when there is one, so inference and HTTP metrics share one registry.
+        public var metrics: ServerMetrics { inference?.metrics ?? fallbackMetrics }
+        private let fallbackMetrics = ServerMetrics()
 
         public init(host: String = "127.0.0.1", port: Int = 8000, tokens: TokenTable? = nil,
                     ingestPolicy: IngestPolicy = .reject, models: any ModelCatalog = StaticModelCatalog()) {
@@ -30,6 +33,7 @@ public enum LumenApplication {
 
     public static func router(configuration: Configuration, store: Datastore) -> Router<LumenRequestContext> {
         let router = Router(context: LumenRequestContext.self)
+        router.add(middleware: ObservabilityMiddleware(metrics: configuration.metrics))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
         DatastoreRoutes(store: store, ingestPolicy: configuration.ingestPolicy,
@@ -40,6 +44,7 @@ public enum LumenApplication {
             SessionRoutes(service: service).register(on: router)
             MONAILabelRoutes(service: service, store: store).register(on: router)
         }
+        OpenAPIRoutes(metrics: configuration.metrics, service: configuration.inference).register(on: router)
         return router
     }
 

@@ -49,6 +49,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let s = try settings()
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         let (configuration, datastore) = try withCLIError {
             let table = s.tokens.isEmpty ? nil : try TokenTable.load(URL(fileURLWithPath: s.tokens))
             var configuration = LumenApplication.Configuration(host: s.host, port: s.port, tokens: table,

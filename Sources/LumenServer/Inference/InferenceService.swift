@@ -13,10 +13,12 @@ public struct InferenceService: Sendable {
     public let sessions: SessionStore
     public let staging: URL
     public let maxVoxels: Int
+    public let metrics: ServerMetrics
 
     public init(registry: ModelRegistry, queue: InferenceQueue = InferenceQueue(), sessions: SessionStore = SessionStore(),
                 staging: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-uploads"),
-                maxVoxels: Int = Volume.defaultMaxVoxels) {
+                maxVoxels: Int = Volume.defaultMaxVoxels, metrics: ServerMetrics = ServerMetrics()) {
+        self.metrics = metrics
         self.registry = registry
         self.queue = queue
         self.sessions = sessions
@@ -68,7 +70,9 @@ public struct InferenceService: Sendable {
     }
 
     public func run(_ bundle: ModelBundle, volume: Volume, clicks: Clicks, readMs: Double) async throws -> Outcome {
+        let began = ContinuousClock.now
         let (result, waited) = try await queue.run { try TaskRunner.run(bundle, image: volume, clicks: clicks) }
+        defer { metrics.inference(model: bundle.name, duration: ContinuousClock.now - began) }
         let scratch = staging.appendingPathComponent("result-\(UUID().uuidString).nii.gz")
         let start = DispatchTime.now().uptimeNanoseconds
         let data = try await Blocking.run {
