@@ -59,7 +59,8 @@ public enum LumenApplication {
 
     /// The router behind the prefix and `/v1/v1` rewriting; what the server (and in-process tests) run.
     public static func responder(configuration: Configuration, store: Datastore) -> PathRewriter<Router<LumenRequestContext>> {
-        PathRewriter(prefix: configuration.prefix, inner: router(configuration: configuration, store: store))
+        PathRewriter(prefix: configuration.prefix, inner: router(configuration: configuration, store: store),
+                     tokens: configuration.tokens)
     }
 
     public static func isLoopback(_ host: String) -> Bool {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// The real monailabel client (0.8.5, unmodified) against a real `lumen serve`
@@ -19,6 +22,17 @@ import Testing
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, output)
+    }
+
+    static func answers(_ url: URL) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        let ok = LockedFlag()
+        URLSession.shared.dataTask(with: url) { _, response, _ in
+            if (response as? HTTPURLResponse)?.statusCode == 200 { ok.set() }
+            done.signal()
+        }.resume()
+        done.wait()
+        return ok.value
     }
 
     @Test(.timeLimit(.minutes(5)))
@@ -45,7 +59,7 @@ import Testing
         var up = false
         for _ in 0..<100 where !up {
             Thread.sleep(forTimeInterval: 0.1)
-            up = (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/info/")!)) != nil
+            up = Self.answers(URL(string: "http://127.0.0.1:\(port)/info/")!)
         }
         try #require(up, "lumen serve did not answer on port \(port)")
         let check = try Self.run(python, [Self.root.appendingPathComponent("scripts/client_check.py").path,
@@ -55,4 +69,11 @@ import Testing
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("client check passed"), "\(check.output)")
     }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() { lock.lock(); flag = true; lock.unlock() }
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
 }

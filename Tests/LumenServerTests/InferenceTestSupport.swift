@@ -23,9 +23,11 @@ enum Bundled {
 }
 
 func makeInferenceApp(store: Datastore, prefix: String = "", queue: InferenceQueue = InferenceQueue(),
-                      sessions: SessionStore = SessionStore()) -> some ApplicationProtocol {
-    var configuration = LumenApplication.Configuration()
-    configuration.inference = InferenceService(registry: Bundled.registry, queue: queue, sessions: sessions)
+                      sessions: SessionStore = SessionStore(), tokens: TokenTable? = nil,
+                      maxUploadBytes: Int = 2 << 30) -> some ApplicationProtocol {
+    var configuration = LumenApplication.Configuration(tokens: tokens)
+    configuration.inference = InferenceService(registry: Bundled.registry, queue: queue, sessions: sessions,
+                                               maxUploadBytes: maxUploadBytes)
     configuration.prefix = prefix
     return Application(router: LumenApplication.responder(configuration: configuration, store: store))
 }

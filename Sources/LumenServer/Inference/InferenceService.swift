@@ -14,10 +14,13 @@ public struct InferenceService: Sendable {
     public let staging: URL
     public let maxVoxels: Int
     public let metrics: ServerMetrics
+    public let maxUploadBytes: Int
 
     public init(registry: ModelRegistry, queue: InferenceQueue = InferenceQueue(), sessions: SessionStore = SessionStore(),
                 staging: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-uploads"),
-                maxVoxels: Int = Volume.defaultMaxVoxels, metrics: ServerMetrics = ServerMetrics()) {
+                maxVoxels: Int = Volume.defaultMaxVoxels, metrics: ServerMetrics = ServerMetrics(),
+                maxUploadBytes: Int = 2 << 30) {
+        self.maxUploadBytes = maxUploadBytes
         self.metrics = metrics
         self.registry = registry
         self.queue = queue

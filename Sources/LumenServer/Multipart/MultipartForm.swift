@@ -27,13 +27,26 @@ struct MultipartForm: Sendable {
 
     /// Streams the body through the parser; file parts are written to `staging`
     /// as they arrive, so memory use does not grow with the upload.
-    static func receive(_ request: Request, into staging: URL) async throws -> MultipartForm {
+    static func receive(_ request: Request, into staging: URL, maxBytes: Int = 2 << 30) async throws -> MultipartForm {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {
+            throw ServerError.tooLarge("the upload is \(declared >> 20) MiB; this server accepts at most \(maxBytes >> 20) MiB")
+        }
+        // HTTP/1.x request bodies end at Content-Length or the last chunk; a body sent
+        // without either (old HTTP/1.0 clients) never reaches the server, so say what to fix.
+        if request.headers[.contentLength] == nil, request.headers[.transferEncoding] == nil {
+            throw ServerError.lengthRequired("this multipart request has neither Content-Length nor chunked encoding, so its body cannot be read; send Content-Length (HTTP/1.0 clients must)")
+        }
+        var received = 0
         let contentType = request.headers[.contentType] ?? ""
         var parser = MultipartParser(boundary: try HeaderParameters.boundary(contentType: contentType))
         var form = MultipartForm()
         var current: (name: String, file: FileHandle?, url: URL?, fileName: String?, text: [UInt8], size: Int)?
         do {
             for try await chunk in request.body {
+                received += chunk.readableBytes
+                guard received <= maxBytes else {
+                    throw ServerError.tooLarge("the upload passed \(maxBytes >> 20) MiB, the most this server accepts")
+                }
                 for event in try parser.feed(Array(chunk.readableBytesView)) {
                     switch event {
                     case .headers(let headers):

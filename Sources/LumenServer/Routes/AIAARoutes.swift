@@ -50,7 +50,7 @@ struct AIAARoutes: Sendable {
             throw ServerError.badRequest("model \(name) is a \(bundle.kind.rawValue) model, not \(kind.rawValue); /v1/inference takes any model")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let upload = try await UploadedRequest.receive(request, staging: service.staging)
+        let upload = try await UploadedRequest.receive(request, service: service)
         defer { upload.form?.removeFiles() }
         let params = try ClickParams.object(upload.form?.fields["params"])
         let clicks = try ClickParams.clicks(params)

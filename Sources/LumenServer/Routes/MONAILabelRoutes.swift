@@ -48,7 +48,7 @@ struct MONAILabelRoutes: Sendable {
             throw ServerError.unprocessable("output must be image, json or all (got '\(output)'); dicom_seg needs a DICOMweb datastore")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let upload = try await UploadedRequest.receive(request, staging: service.staging)
+        let upload = try await UploadedRequest.receive(request, service: service)
         defer { upload.form?.removeFiles() }
         let params = try ClickParams.object(upload.form?.fields["params"])
         let clicks = try ClickParams.clicks(params)

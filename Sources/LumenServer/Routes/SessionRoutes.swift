@@ -18,7 +18,7 @@ struct SessionRoutes: Sendable {
 
     func create(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
         _ = try context.require(.annotator)
-        let upload = try await UploadedRequest.receive(request, staging: service.staging)
+        let upload = try await UploadedRequest.receive(request, service: service)
         defer { upload.form?.removeFiles() }
         guard let files = upload.form?.files, !files.isEmpty else {
             throw ServerError.badRequest("PUT /session/ needs the image as a multipart file part")
@@ -56,9 +56,9 @@ struct SessionRoutes: Sendable {
 struct UploadedRequest {
     var form: MultipartForm?
 
-    static func receive(_ request: Request, staging: URL) async throws -> UploadedRequest {
+    static func receive(_ request: Request, service: InferenceService) async throws -> UploadedRequest {
         let type = request.headers[.contentType] ?? ""
         guard type.lowercased().contains("multipart") else { return UploadedRequest(form: nil) }
-        return UploadedRequest(form: try await MultipartForm.receive(request, into: staging))
+        return UploadedRequest(form: try await MultipartForm.receive(request, into: service.staging, maxBytes: service.maxUploadBytes))
     }
 }

@@ -10,10 +10,12 @@ public struct PathRewriter<Inner: HTTPResponderBuilder>: HTTPResponderBuilder wh
     /// Normalised: "" or "/segment" with no trailing slash.
     public let prefix: String
     let inner: Inner
+    let tokens: TokenTable?
 
-    public init(prefix: String, inner: Inner) {
+    public init(prefix: String, inner: Inner, tokens: TokenTable? = nil) {
         self.prefix = Self.normalise(prefix)
         self.inner = inner
+        self.tokens = tokens
     }
 
     public static func normalise(_ prefix: String) -> String {
@@ -23,12 +25,22 @@ public struct PathRewriter<Inner: HTTPResponderBuilder>: HTTPResponderBuilder wh
 
     public func buildResponder() -> CallbackResponder<LumenRequestContext> {
         let responder = inner.buildResponder()
-        let prefix = self.prefix
+        let prefix = self.prefix, tokens = self.tokens
         return CallbackResponder { request, context in
-            guard let path = request.head.path, let route = Self.rewrite(path, prefix: prefix) else {
+            guard var path = request.head.path else { return try await responder.respond(to: request, context: context) }
+            var head = request.head
+            // Token-in-path mode: http://host:8000/<token> in Slicer's server field. The
+            // token becomes the request's bearer credential unless a header already gave one.
+            if let tokens, head.headerFields[.authorization] == nil,
+               let first = path.dropFirst().split(separator: "/", maxSplits: 1).first.map({ String($0.split(separator: "?")[0]) }),
+               tokens.identity(for: first) != nil {
+                path = String(path.dropFirst(first.count + 1))
+                if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+                head.headerFields[.authorization] = "Bearer \(first)"
+            }
+            guard let route = Self.rewrite(path, prefix: prefix) else {
                 return Response(status: .notFound, headers: [.contentLength: "0"])
             }
-            var head = request.head
             head.path = route
             return try await responder.respond(to: Request(head: head, body: request.body), context: context)
         }

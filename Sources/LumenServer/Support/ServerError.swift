@@ -19,6 +19,7 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case sessionExpired(String)
     case busy(retryAfter: Int)
     case tooLarge(String)
+    case lengthRequired(String)
     case tokensFile(path: String, reason: String)
     case openNonLoopback(host: String)
 
@@ -30,7 +31,7 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
         case .badRequest(let why): why
         case .unprocessable(let why): why
         case .internalFailure(let why): why
-        case .notFound(let why), .sessionExpired(let why), .tooLarge(let why): why
+        case .notFound(let why), .sessionExpired(let why), .tooLarge(let why), .lengthRequired(let why): why
         case .busy(let seconds): "the server is busy with other inferences and its queue is full; retry in \(seconds) s"
         case .tokensFile(let path, let reason): "\(path): \(reason)"
         case .openNonLoopback(let host):
@@ -62,6 +63,7 @@ enum ErrorMapping {
             case .sessionExpired: return .init(code: 440, reasonPhrase: "Session Expired")
             case .busy: return .serviceUnavailable
             case .tooLarge: return .contentTooLarge
+            case .lengthRequired: return .lengthRequired
             }
         case is InferenceError, is NIfTIError, is TransformError: return .badRequest
         case is MultipartError: return .badRequest
