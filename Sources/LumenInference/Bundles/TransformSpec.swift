@@ -1,18 +1,17 @@
 import LumenTensor
 import LumenTransforms
 
-/// One configured pre-processing step, resolved at load time so an unknown
-/// name or argument fails when the bundle loads, not on a doctor's first click.
-public enum PreStep: Sendable {
-    case orientation(Orientation)
-    case spacing(Spacing)
-    case scaleIntensityRange(ScaleIntensityRange)
-}
+/// Pre-processing steps are LumenTransforms' configured transforms, resolved at
+/// load time so an unknown name or argument fails when the bundle loads, not on a
+/// doctor's first click.
+public typealias PreStep = Transform
 
 public enum PostStep: Sendable {
     case softmax, sigmoid
     case argmax
     case threshold(Float)
+    /// Label-map clean-up after discretisation (largest connected component, hole filling).
+    case labels(Transform)
 }
 
 enum TransformSpec {
@@ -20,8 +19,11 @@ enum TransformSpec {
     static let implicit: Set<String> = ["LoadImaged", "LoadImage", "AddChanneld", "AddChannel", "EnsureChannelFirstd",
                                         "EnsureChannelFirst", "AsChannelFirstd", "ToTensord", "ToNumpyd", "EnsureTyped",
                                         "CastToTyped", "SqueezeDimd", "Restored", "Invertd", "SaveImaged", "Writer"]
-    static let pre: [String] = ["Orientationd", "Spacingd", "ScaleIntensityRanged"]
-    static let post: [String] = ["Activationsd", "AsDiscreted"]
+    static let post: [String] = ["Activationsd", "AsDiscreted", "KeepLargestConnectedComponentd", "FillHolesd"]
+    /// Steps that belong to interactive pipelines, not to whole-volume segmentation.
+    static let interactiveOnly: Set<String> = ["AddGuidanceFromPointsd", "SpatialCropGuidanced", "ResizeGuidanced",
+                                                "AddGuidanceSignald", "Activationsd", "AsDiscreted",
+                                                "KeepLargestConnectedComponentd", "FillHolesd"]
 
     static func shortName(_ entry: JSONValue) -> String? {
         (entry["name"]?.string ?? entry["_target_"]?.string ?? entry["path"]?.string).map {
@@ -30,30 +32,16 @@ enum TransformSpec {
     }
 
     static func parsePre(_ list: [JSONValue], file: String) throws -> [PreStep] {
-        try list.enumerated().compactMap { i, entry in
+        let supported = TransformRegistry.supported.keys.filter { !interactiveOnly.contains($0) }.sorted() + implicit.sorted()
+        return try list.enumerated().compactMap { i, entry in
             let key = "pre_transforms[\(i)]"
             guard let name = shortName(entry) else { throw BundleError.badArgument(file: file, key: key, detail: "has no name") }
             if implicit.contains(name) { return nil }
-            let args = entry["args"] ?? entry
-            switch name {
-            case "Orientationd", "Orientation":
-                return .orientation(Orientation(axcodes: args["axcodes"]?.string ?? "RAS"))
-            case "Spacingd", "Spacing":
-                guard let pixdim = args["pixdim"]?.array?.compactMap(\.double), !pixdim.isEmpty else {
-                    throw BundleError.badArgument(file: file, key: key + ".pixdim", detail: "needs a list of voxel sizes in mm")
-                }
-                let mode = (args["mode"]?.string ?? args["mode"]?.array?.first?.string ?? "bilinear").lowercased()
-                return .spacing(Spacing(pixdim: pixdim, mode: mode == "nearest" ? .nearest : .linear))
-            case "ScaleIntensityRanged", "ScaleIntensityRange":
-                func value(_ k: String) throws -> Float {
-                    guard let v = args[k]?.double else { throw BundleError.badArgument(file: file, key: "\(key).\(k)", detail: "is required") }
-                    return Float(v)
-                }
-                return .scaleIntensityRange(ScaleIntensityRange(aMin: try value("a_min"), aMax: try value("a_max"),
-                                                                bMin: try value("b_min"), bMax: try value("b_max"),
-                                                                clip: args["clip"]?.bool ?? false))
-            default:
-                throw BundleError.unsupportedTransform(file: file, key: key, name: name, supported: (pre + implicit.sorted()))
+            guard let canonical = TransformRegistry.canonicalName(name), !interactiveOnly.contains(canonical) else {
+                throw BundleError.unsupportedTransform(file: file, key: key, name: name, supported: supported)
+            }
+            do { return try TransformRegistry.make(entry) } catch let error as TransformError {
+                throw BundleError.badArgument(file: file, key: key, detail: error.description)
             }
         }
     }
@@ -69,6 +57,10 @@ enum TransformSpec {
             case "Activationsd", "Activations":
                 if args["softmax"]?.bool == true { steps.append(.softmax) }
                 if args["sigmoid"]?.bool == true { steps.append(.sigmoid) }
+            case "KeepLargestConnectedComponentd", "KeepLargestConnectedComponent", "FillHolesd", "FillHoles":
+                do { steps.append(.labels(try TransformRegistry.make(entry))) } catch let error as TransformError {
+                    throw BundleError.badArgument(file: file, key: key, detail: error.description)
+                }
             case "AsDiscreted", "AsDiscrete":
                 if args["argmax"]?.bool == true { steps.append(.argmax) }
                 if let t = args["threshold"]?.double ?? args["threshold_values"]?.double ?? args["logit_thresh"]?.double {

@@ -37,13 +37,13 @@ public enum DExtr3DTask {
             return (box, Tensor(shape: [state.image.channels + 1] + grid, data: state.image.tensor.data + heat.data))
         }
         let prediction = try timings.measure("infer") { try InteractiveInference.forward(bundle, input) }
-        let restored: Tensor = timings.measure("invert") {
+        let restored: Tensor = try timings.measure("invert") {
             // Probabilities are resized (linearly) before thresholding: smoother edges than resizing the mask.
             let activations = spec.post.filter { if case .threshold = $0 { false } else if case .argmax = $0 { false } else { true } }
             let discrete = spec.post.filter { if case .threshold = $0 { true } else if case .argmax = $0 { true } else { false } }
-            let probability = InteractiveInference.post(activations, prediction)
+            let probability = try InteractiveInference.post(activations, prediction)
             let back = Resize.resize(probability, to: box.outputShape, mode: discrete.isEmpty ? .nearest : .linear)
-            return box.inverse.apply(InteractiveInference.post(discrete, back))
+            return box.inverse.apply(try InteractiveInference.post(discrete, back))
         }
         let labels = try volume.replacing(tensor: restored)
         var json = ResultSummary.extremePointsAndBox(labels)

@@ -58,7 +58,7 @@ public enum DeepgrowTask {
             return state
         }
         let prediction = try timings.measure("infer") { try InteractiveInference.forward(bundle, state.image.tensor) }
-        let mask = timings.measure("post") { InteractiveInference.post(spec.post, prediction) }
+        let mask = try timings.measure("post") { try InteractiveInference.post(spec.post, prediction) }
         guard let crop = state.guidanceCrop else { throw InferenceError.badPrediction("\(bundle.name): no crop was recorded") }
         let restored: Tensor = try timings.measure("invert") {
             let layout = spec.depthFirst ? [shape[2], shape[0], shape[1]] : shape

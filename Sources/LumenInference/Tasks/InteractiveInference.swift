@@ -1,4 +1,5 @@
 import LumenTensor
+import LumenTransforms
 
 /// The network call and post-processing shared by the click-driven tasks.
 enum InteractiveInference {
@@ -17,7 +18,7 @@ enum InteractiveInference {
     }
 
     /// Activation then discretisation, on a `[C, spatial…]` prediction.
-    static func post(_ steps: [PostStep], _ prediction: Tensor) -> Tensor {
+    static func post(_ steps: [PostStep], _ prediction: Tensor) throws -> Tensor {
         var t = prediction
         for step in steps {
             switch step {
@@ -25,6 +26,10 @@ enum InteractiveInference {
             case .sigmoid: t = Ops.sigmoid(t)
             case .argmax: t = SegmentationTask.argmax(t)
             case .threshold(let v): t.data = t.data.map { $0 >= v ? 1 : 0 }
+            case .labels(let transform):
+                var state = TransformState(image: ImageData(tensor: t))
+                try transform.apply(&state)
+                t = state.image.tensor
             }
         }
         return t

@@ -22,39 +22,30 @@ public struct StageTimings: Sendable, CustomStringConvertible {
     }
 }
 
-enum SpatialRecord {
-    case orientation(Orientation.Record)
-    case spacing(Spacing.Record)
-}
-
 /// Segmentation as pre → infer → post → invert: the result is a label map on
 /// the input's own grid (same dimensions and affine), whatever the model's
 /// working orientation and spacing.
 public enum SegmentationTask {
     public static func run(_ bundle: ModelBundle, on volume: Volume) throws -> (labels: Volume, timings: StageTimings) {
         var timings = StageTimings()
-        var records: [SpatialRecord] = []
-        let prepared: ImageData = try timings.measure("pre") {
-            var image = ImageData(tensor: volume.tensor, affine: volume.geometry.affine)
+        let prepared: TransformState = try timings.measure("pre") {
+            var state = TransformState(image: ImageData(tensor: volume.tensor, affine: volume.geometry.affine))
             for step in bundle.pre {
-                switch step {
-                case .orientation(let t):
-                    let (out, record) = try t(image); image = out; records.append(.orientation(record))
-                case .spacing(let t):
-                    let (out, record) = t(image); image = out; records.append(.spacing(record))
-                case .scaleIntensityRange(let t):
-                    image = t(image)
+                do { try step.apply(&state) } catch let error as TransformError {
+                    throw InferenceError.badInput("\(bundle.name): \(error)")
                 }
             }
-            return image
+            return state
         }
+        let records = prepared.records
+        let image = prepared.image
         let network = bundle.network
-        guard prepared.channels == network.inChannels else {
-            throw InferenceError.badInput("\(bundle.name) expects \(network.inChannels)-channel images, got \(prepared.channels) channel(s)")
+        guard image.channels == network.inChannels else {
+            throw InferenceError.badInput("\(bundle.name) expects \(network.inChannels)-channel images, got \(image.channels) channel(s)")
         }
         let logits: Tensor = try timings.measure("infer") {
-            let x = Tensor(shape: [1] + prepared.tensor.shape, data: prepared.tensor.data)
-            let spatial = prepared.spatialShape
+            let x = Tensor(shape: [1] + image.tensor.shape, data: image.tensor.data)
+            let spatial = image.spatialShape
             let roi: [Int]
             if bundle.inferer.slidingWindow && !bundle.inferer.roi.isEmpty {
                 roi = bundle.inferer.roi
@@ -67,7 +58,7 @@ public enum SegmentationTask {
             return try inferer(x) { try network.forward($0) }
         }
         var discrete = false
-        let prediction: Tensor = timings.measure("post") {
+        let prediction: Tensor = try timings.measure("post") {
             var t = Tensor(shape: Array(logits.shape.dropFirst()), data: logits.data)
             for step in bundle.post {
                 switch step {
@@ -75,19 +66,16 @@ public enum SegmentationTask {
                 case .sigmoid: t = Ops.sigmoid(t)
                 case .argmax: t = argmax(t); discrete = true
                 case .threshold(let v): t.data = t.data.map { $0 >= v ? 1 : 0 }; discrete = true
+                case .labels(let transform):
+                    var state = TransformState(image: ImageData(tensor: t))
+                    try transform.apply(&state)
+                    t = state.image.tensor
                 }
             }
             return t
         }
         let restored: Tensor = timings.measure("invert") {
-            var t = prediction
-            for record in records.reversed() {
-                switch record {
-                case .spacing(let r): t = Spacing.invert(t, r, mode: discrete ? .nearest : .linear)
-                case .orientation(let r): t = Orientation.invert(t, r)
-                }
-            }
-            return t
+            SpatialRecord.invert(prediction, records: records, nearest: discrete)
         }
         return (try volume.replacing(tensor: restored), timings)
     }
