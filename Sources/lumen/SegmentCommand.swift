@@ -29,7 +29,7 @@ struct SegmentCommand: ParsableCommand {
             let clicks = Clicks(foreground: try foreground.map(Self.point), background: try background.map(Self.point),
                                 currentPoint: try currentPoint.map(Self.point), points: try points.map(Self.point))
             var t = StageTimings()
-            let bundle = try t.measure("load model") { try ModelBundle.loadMMAR(URL(fileURLWithPath: model)) }
+            let bundle = try t.measure("load model") { try ModelBundle.load(URL(fileURLWithPath: model)) }
             let volume = try t.measure("read") { try Volume.read(URL(fileURLWithPath: image)) }
             let result = try TaskRunner.run(bundle, image: volume, clicks: clicks)
             try t.measure("write") { try result.labels.write(to: URL(fileURLWithPath: output), datatype: .uint8) }

@@ -18,7 +18,8 @@ enum TransformSpec {
     /// Steps that only load, add a channel or change the array type: Lumen's loader already does them.
     static let implicit: Set<String> = ["LoadImaged", "LoadImage", "AddChanneld", "AddChannel", "EnsureChannelFirstd",
                                         "EnsureChannelFirst", "AsChannelFirstd", "ToTensord", "ToNumpyd", "EnsureTyped",
-                                        "CastToTyped", "SqueezeDimd", "Restored", "Invertd", "SaveImaged", "Writer"]
+                                        "CastToTyped", "SqueezeDimd", "Restored", "Invertd", "SaveImaged", "Writer",
+                                        "ToDeviced", "CopyItemsd", "DeleteItemsd"]
     static let post: [String] = ["Activationsd", "AsDiscreted", "KeepLargestConnectedComponentd", "FillHolesd"]
     /// Steps that belong to interactive pipelines, not to whole-volume segmentation.
     static let interactiveOnly: Set<String> = ["AddGuidanceFromPointsd", "SpatialCropGuidanced", "ResizeGuidanced",

@@ -21,16 +21,16 @@ public final class ModelRegistry: ModelCatalog, @unchecked Sendable {
         let fm = FileManager.default
         for root in roots {
             let candidates: [URL]
-            if fm.fileExists(atPath: root.appendingPathComponent("config/config_aiaa.json").path) {
+            if fm.fileExists(atPath: root.appendingPathComponent("config/config_aiaa.json").path) || ModelBundle.isMONAIBundle(root) {
                 candidates = [root]
             } else {
                 candidates = ((try? fm.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)) ?? [])
-                    .filter { fm.fileExists(atPath: $0.appendingPathComponent("config/config_aiaa.json").path) }
+                    .filter { fm.fileExists(atPath: $0.appendingPathComponent("config/config_aiaa.json").path) || ModelBundle.isMONAIBundle($0) }
                     .sorted { $0.lastPathComponent < $1.lastPathComponent }
             }
             for dir in candidates {
                 do {
-                    bundles.append(try ModelBundle.loadMMAR(dir))
+                    bundles.append(try ModelBundle.load(dir))
                     logger?.info("loaded model \(dir.lastPathComponent)")
                 } catch {
                     failures.append((dir.path, "\(error)"))
