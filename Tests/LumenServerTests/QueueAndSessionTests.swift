@@ -28,6 +28,12 @@ final class ManualClock: @unchecked Sendable {
         #expect(active == 0 && depth == 0)
     }
 
+    @Test func aClientThatHungUpIsSkipped() async throws {
+        let queue = InferenceQueue()
+        await #expect(throws: ServerError.clientGone) { _ = try await queue.run(stillWanted: { false }) { 1 } }
+        #expect(await queue.active == 0, "the slot is given back")
+    }
+
     static func volume(_ n: Int) throws -> Volume {
         try Volume.make(tensor: Tensor(zeros: [1, n, n, n]), affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
     }

@@ -20,7 +20,8 @@ public actor InferenceQueue {
 
     /// Runs `work` on Lumen's compute threads (never on the cooperative pool);
     /// returns its value and the milliseconds spent waiting for a slot.
-    public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> (value: T, waitMs: Double) {
+    public func run<T: Sendable>(stillWanted: @Sendable () -> Bool = { true },
+                                 _ work: @escaping @Sendable () throws -> T) async throws -> (value: T, waitMs: Double) {
         let start = DispatchTime.now().uptimeNanoseconds
         if running >= concurrent {
             guard queue.count < waiting else { throw ServerError.busy(retryAfter: 5) }
@@ -31,6 +32,7 @@ public actor InferenceQueue {
         let waited = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         defer { release() }
         try Task.checkCancellation()
+        guard stillWanted() else { throw ServerError.clientGone }
         return (try await ComputePool.shared.run(work), waited)
     }
 

@@ -72,9 +72,10 @@ public struct InferenceService: Sendable {
         return session.volume
     }
 
-    public func run(_ bundle: ModelBundle, volume: Volume, clicks: Clicks, readMs: Double) async throws -> Outcome {
+    public func run(_ bundle: ModelBundle, volume: Volume, clicks: Clicks, readMs: Double,
+                    stillWanted: @escaping @Sendable () -> Bool = { true }) async throws -> Outcome {
         let began = ContinuousClock.now
-        let (result, waited) = try await queue.run { try TaskRunner.run(bundle, image: volume, clicks: clicks) }
+        let (result, waited) = try await queue.run(stillWanted: stillWanted) { try TaskRunner.run(bundle, image: volume, clicks: clicks) }
         defer { metrics.inference(model: bundle.name, duration: ContinuousClock.now - began) }
         let scratch = staging.appendingPathComponent("result-\(UUID().uuidString).nii.gz")
         let start = DispatchTime.now().uptimeNanoseconds

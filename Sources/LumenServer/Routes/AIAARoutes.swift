@@ -62,7 +62,8 @@ struct AIAARoutes: Sendable {
         } else {
             throw ServerError.badRequest("POST /v1/\(route) needs an image file part or ?session_id=")
         }
-        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start))
+        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start),
+                                             stillWanted: context.connectionWatch())
         var json = outcome.params(labels: bundle.labels)
         if json["points"] == nil { json["points"] = [[Int]]() }
         switch query.get("output") ?? "" {

@@ -68,7 +68,8 @@ struct MONAILabelRoutes: Sendable {
         } else {
             throw ServerError.badRequest("Neither an image id, a file nor a session id was given")
         }
-        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start))
+        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start),
+                                             stillWanted: context.connectionWatch())
         let json = outcome.params(labels: bundle.labels)
         if let image = datastoreImage, bundle.kind == .segmentation {
             try await saveOriginal(outcome.image, image: image, bundle: bundle, json: json, user: identity.user)

@@ -20,6 +20,8 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case busy(retryAfter: Int)
     case tooLarge(String)
     case lengthRequired(String)
+    /// The client hung up while its inference waited; nobody will read a reply.
+    case clientGone
     case tokensFile(path: String, reason: String)
     case openNonLoopback(host: String)
 
@@ -32,6 +34,7 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
         case .unprocessable(let why): why
         case .internalFailure(let why): why
         case .notFound(let why), .sessionExpired(let why), .tooLarge(let why), .lengthRequired(let why): why
+        case .clientGone: "the client closed the connection before its inference started; it was skipped"
         case .busy(let seconds): "the server is busy with other inferences and its queue is full; retry in \(seconds) s"
         case .tokensFile(let path, let reason): "\(path): \(reason)"
         case .openNonLoopback(let host):
@@ -64,6 +67,7 @@ enum ErrorMapping {
             case .busy: return .serviceUnavailable
             case .tooLarge: return .contentTooLarge
             case .lengthRequired: return .lengthRequired
+            case .clientGone: return .init(code: 499, reasonPhrase: "Client Closed Request")
             }
         case is InferenceError, is NIfTIError, is TransformError: return .badRequest
         case is MultipartError: return .badRequest
