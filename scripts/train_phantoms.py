@@ -67,6 +67,7 @@ def main():
     p.add_argument("--patch", type=int, nargs=3, default=None,
                    help="train on random patches of this size (CPU); default: whole 160×160×96 volumes")
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
+    p.add_argument("--resume", action="store_true", help="continue from --out (same task)")
     args = p.parse_args()
     task = TASKS[args.task]
     intensity = task.get("intensity", INTENSITY)
@@ -90,6 +91,12 @@ def main():
     spec = json.loads(json.dumps(NETWORK))
     spec["args"]["out_channels"] = len(task["labels"]) + 1
     net = UNet(**spec["args"]).to(device)
+    previous = 0
+    if args.resume:
+        saved = torch.load(args.out, map_location="cpu", weights_only=False)
+        net.load_state_dict(saved["model"])
+        previous = saved.get("iterations", 0)
+        print(f"resuming after {previous} iterations", flush=True)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.iterations)
@@ -113,7 +120,7 @@ def main():
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}},
                 "labels": task["labels"], "pixdim": PIXDIM, "intensity": intensity,
-                "iterations": args.iterations, "training_cases": len(images)}, args.out)
+                "iterations": previous + args.iterations, "training_cases": len(images)}, args.out)
     print("saved", args.out)
 
 

@@ -143,3 +143,28 @@ import Testing
         }
     }
 }
+
+@Suite struct MaskToPolygonTests {
+    @Test func squareOnOneSliceGivesOneClosedPolygonThere() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 6×5×4 mask (i fastest on disk): a 3×3 square at i 1…3, j 1…3 on slice k = 2.
+        var values = [UInt8](repeating: 0, count: 120)
+        for i in 1...3 { for j in 1...3 { values[2 * 30 + j * 6 + i] = 1 } }
+        let mask = tinyNIfTI(values: values)
+        try await makeInferenceApp(store: try Datastore(directory: dir)).test(.router) { client in
+            let body = Form.body(params: "{\"more_points\": 1}", field: "datapoint", fileName: "mask.nii", file: mask)
+            try await client.execute(uri: "/v1/mask2polygon", method: .post, headers: [.contentType: Form.contentType], body: body) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                #expect(response.headers[.contentType] == "application/json")
+                let slices = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [[[[Int]]]])
+                #expect(slices.count == 4)
+                #expect(slices[0].isEmpty && slices[1].isEmpty && slices[3].isEmpty)
+                let polygon = try #require(slices[2].first)
+                #expect(slices[2].count == 1 && polygon.count == 8, "\(polygon)")
+                #expect(Set(polygon.map { $0[0] }) == [1, 2, 3] && Set(polygon.map { $0[1] }) == [1, 2, 3])
+                #expect(!polygon.contains([2, 2]), "the centre is not on the boundary")
+            }
+        }
+    }
+}
