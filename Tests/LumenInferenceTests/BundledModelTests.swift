@@ -37,4 +37,16 @@ struct BundledModelTests {
         #expect(Self.dice(predicted, truth, 3, 3) > Self.dice(predicted, truth, 3, 4), "left kidney on the left")
         #expect(Self.dice(predicted, truth, 4, 4) > Self.dice(predicted, truth, 4, 3), "right kidney on the right")
     }
+
+    @Test("bones bundle: vertebrae and ribs on an unseen phantom")
+    func bones() throws {
+        let model = try ModelBundle.loadMMAR(Self.bundle.deletingLastPathComponent().appendingPathComponent("bones"))
+        #expect(model.labels == ["vertebrae", "ribs", "hip"])
+        let phantom = try Phantom.generate(seed: 777_001, index: 1, size: .small)
+        let (labels, _) = try SegmentationTask.run(model, on: phantom.image)
+        #expect(labels.geometry == phantom.image.geometry)
+        let truth = phantom.label.tensor.data, predicted = labels.tensor.data
+        #expect(Self.dice(predicted, truth, 1, 9) > 0.8, "vertebrae")
+        #expect(Self.dice(predicted, truth, 2, 10) > 0.7, "ribs")
+    }
 }
