@@ -81,7 +81,7 @@ public struct InferenceService: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let data = try await Blocking.run {
             defer { try? FileManager.default.removeItem(at: scratch) }
-            try result.labels.write(to: scratch, datatype: .uint8)
+            try result.labels.write(to: scratch, datatype: .uint8, compression: 1)
             return try Data(contentsOf: scratch)
         }
         let write = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
