@@ -52,14 +52,20 @@ enum VoxelCodec {
         let src = raw.assumingMemoryBound(to: T.self)
         let identity = slope == 1 && intercept == 0
         return [Float](unsafeUninitializedCapacity: ni * nj * nk * channels) { out, count in
+            // For each (c, j) the file holds a k × i plane (i fastest) and the tensor an i × k
+            // plane (k fastest): transposed in 32 × 32 tiles, so both sides stay in cache.
+            let tile = 32
             for c in 0..<channels {
-                for k in 0..<nk {
-                    for j in 0..<nj {
-                        let fileRow = ((c * nk + k) * nj + j) * ni
-                        let base = (c * ni * nj + j) * nk + k
-                        for i in 0..<ni {
-                            let v = convert(src[fileRow + i])
-                            out[base + i * nj * nk] = Float(identity ? v : v * slope + intercept)
+                for j in 0..<nj {
+                    for k0 in stride(from: 0, to: nk, by: tile) {
+                        for i0 in stride(from: 0, to: ni, by: tile) {
+                            for k in k0..<min(k0 + tile, nk) {
+                                let fileRow = ((c * nk + k) * nj + j) * ni
+                                for i in i0..<min(i0 + tile, ni) {
+                                    let v = convert(src[fileRow + i])
+                                    out[((c * ni + i) * nj + j) * nk + k] = Float(identity ? v : v * slope + intercept)
+                                }
+                            }
                         }
                     }
                 }
@@ -74,12 +80,18 @@ enum VoxelCodec {
         let (ni, nj, nk) = (spatial[0], spatial[1], spatial[2])
         let dst = raw.assumingMemoryBound(to: T.self)
         values.withUnsafeBufferPointer { src in
+            let tile = 32   // see gather: the same plane transpose, in tiles
             for c in 0..<channels {
-                for k in 0..<nk {
-                    for j in 0..<nj {
-                        let fileRow = ((c * nk + k) * nj + j) * ni
-                        let base = (c * ni * nj + j) * nk + k
-                        for i in 0..<ni { dst[fileRow + i] = convert(src[base + i * nj * nk]) }
+                for j in 0..<nj {
+                    for k0 in stride(from: 0, to: nk, by: tile) {
+                        for i0 in stride(from: 0, to: ni, by: tile) {
+                            for k in k0..<min(k0 + tile, nk) {
+                                let fileRow = ((c * nk + k) * nj + j) * ni
+                                for i in i0..<min(i0 + tile, ni) {
+                                    dst[fileRow + i] = convert(src[((c * ni + i) * nj + j) * nk + k])
+                                }
+                            }
+                        }
                     }
                 }
             }
