@@ -46,4 +46,20 @@ enum DepthAxis {
         }
         return out
     }
+
+    /// Slice k of `[1, X, Y, Z]` as `[1, X, Y]`.
+    static func slice(_ t: Tensor, k: Int) -> Tensor {
+        let (x, y, z) = (t.shape[1], t.shape[2], t.shape[3])
+        var out = Tensor(zeros: [1, x, y])
+        for n in 0..<(x * y) { out.data[n] = t.data[n * z + k] }
+        return out
+    }
+
+    /// `[C, X, Y]` as slice k of a zero `[C, X, Y, depth]`.
+    static func place(_ plane: Tensor, k: Int, depth: Int) -> Tensor {
+        let (c, x, y) = (plane.shape[0], plane.shape[1], plane.shape[2])
+        var out = Tensor(zeros: [c, x, y, depth])
+        for n in 0..<(c * x * y) { out.data[n * depth + k] = plane.data[n] }
+        return out
+    }
 }

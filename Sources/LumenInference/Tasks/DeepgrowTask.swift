@@ -34,22 +34,32 @@ public enum DeepgrowTask {
             background = background.filter { $0[2] == current[2] }
             if foreground.isEmpty && background.isEmpty { foreground = [current] }
         }
+        guard spec.spatialDims == 3 || spec.depthFirst else {
+            throw InferenceError.badInput("\(bundle.name): 2-D deepgrow needs Clara's depth-first layout (AsChannelFirstd)")
+        }
         let state: TransformState = try timings.measure("pre") {
             var image: ImageData
-            if spec.depthFirst {
+            let current: [Int]
+            if spec.spatialDims == 2 && spec.depthFirst {
+                // Spacing treats the depth axis as channels, each resampled alone, so spacing just
+                // the clicked slice gives that slice exactly, without touching the rest of the volume.
+                var plane = ImageData(tensor: DepthAxis.slice(volume.tensor, k: slice!),
+                                      affine: Matrix.affineND(volume.geometry.affine, rank: 2))
+                if let spacing = spec.spacing { plane = spacing(plane).0 }
+                current = [shape[2]] + plane.spatialShape
+                image = plane
+            } else if spec.depthFirst {
                 image = ImageData(tensor: DepthAxis.first(volume.tensor), affine: Matrix.affineND(volume.geometry.affine, rank: 2))
+                if let spacing = spec.spacing { image = spacing(image).0 }
+                current = image.tensor.shape
             } else {
                 image = ImageData(tensor: volume.tensor, affine: volume.geometry.affine)
+                if let spacing = spec.spacing { image = spacing(image).0 }
+                current = image.spatialShape
             }
-            if let spacing = spec.spacing { image = spacing(image).0 }
-            let current = spec.depthFirst ? image.tensor.shape : image.spatialShape
             let guidance = try AddGuidanceFromPoints(spatialDims: spec.spatialDims, depthFirst: spec.depthFirst)(
                 foreground: foreground, background: background, originalShape: shape, currentShape: current, slice: slice)
-            if spec.spatialDims == 2 {
-                let n = current[1] * current[2]
-                let plane = Array(image.tensor.data[(slice! * n)..<((slice! + 1) * n)])
-                image = ImageData(tensor: Tensor(shape: [1, current[1], current[2]], data: plane))
-            } else if spec.depthFirst {
+            if spec.spatialDims == 3 && spec.depthFirst {
                 image = ImageData(tensor: Tensor(shape: [1] + image.tensor.shape, data: image.tensor.data))
             }
             var state = TransformState(image: image)
@@ -61,8 +71,13 @@ public enum DeepgrowTask {
         let mask = try timings.measure("post") { try InteractiveInference.post(spec.post, prediction) }
         guard let crop = state.guidanceCrop else { throw InferenceError.badPrediction("\(bundle.name): no crop was recorded") }
         let restored: Tensor = try timings.measure("invert") {
+            if spec.spatialDims == 2 {
+                // Only the clicked slice is restored; the rest of the reply stays zero, as Slicer requires.
+                let plane = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: [shape[0], shape[1]])
+                return DepthAxis.place(plane, k: slice!, depth: shape[2])
+            }
             let layout = spec.depthFirst ? [shape[2], shape[0], shape[1]] : shape
-            let t = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: layout, slice: slice)
+            let t = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: layout)
             return spec.depthFirst ? DepthAxis.last(t) : t
         }
         let labels = try volume.replacing(tensor: restored)
