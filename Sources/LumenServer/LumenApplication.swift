@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import LumenStore
 
 /// Assembles Lumen's HTTP server. Middleware order matters: errors are
@@ -17,6 +18,8 @@ public enum LumenApplication {
         public var inference: InferenceService?
         /// A path prefix for every route (e.g. a secret one for token-less AIAA clients).
         public var prefix: String = ""
+        /// How long a client may stay silent mid-request or idle between requests; nil: no limit.
+        public var readTimeout: Duration? = .seconds(60)
         /// The service's metrics when there is one, so inference and HTTP metrics share one registry.
         public var metrics: ServerMetrics { inference?.metrics ?? fallbackMetrics }
         private let fallbackMetrics = ServerMetrics()
@@ -41,6 +44,7 @@ public enum LumenApplication {
             .register(on: router)
         if let service = configuration.inference {
             AIAARoutes(service: service).register(on: router)
+            PolygonRoutes(service: service).register(on: router)
             SessionRoutes(service: service).register(on: router)
             MONAILabelRoutes(service: service, store: store).register(on: router)
         }
@@ -72,6 +76,7 @@ public enum LumenApplication {
         try checkBinding(configuration)
         return Application(
             router: responder(configuration: configuration, store: store),
+            server: .lumen(idleTimeout: configuration.readTimeout.map { TimeAmount.nanoseconds(Int64($0 / .nanoseconds(1))) }),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
             logger: logger)
     }

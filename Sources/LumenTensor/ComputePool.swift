@@ -31,7 +31,7 @@ public final class ComputePool: @unchecked Sendable {
         MemoryPolicy.retainFreedMemory()
         for n in 1..<self.threads {
             // Workers keep the pool alive: pools live as long as the process.
-            let worker = Thread { self.workerLoop() }
+            let worker = Thread { ComputePool.yieldToRequests(); self.workerLoop() }
             worker.name = "lumen-compute-\(n)"
             worker.stackSize = 8 << 20
             worker.start()
@@ -80,12 +80,26 @@ public final class ComputePool: @unchecked Sendable {
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
+                ComputePool.yieldToRequests()
                 continuation.resume(with: Result { try work() })
             }
             thread.name = "lumen-task"
             thread.stackSize = 8 << 20
             thread.start()
         }
+    }
+
+    /// Compute threads run at a lower priority (nice +5, `LUMEN_COMPUTE_NICE`)
+    /// than the event loops, so on a node whose cores are all busy convolving, a
+    /// model listing or a session check still answers at once. It costs compute
+    /// nothing when the event loops are idle.
+    static func yieldToRequests() {
+        #if os(Linux)
+        let nice = ProcessInfo.processInfo.environment["LUMEN_COMPUTE_NICE"].flatMap(Int32.init) ?? 5
+        guard nice > 0 else { return }
+        // On Linux a nice value belongs to the thread, and `who` 0 is the calling thread.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(nice, 19))
+        #endif
     }
 
     private func runItems() {

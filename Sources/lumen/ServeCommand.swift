@@ -26,6 +26,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Memory all sessions together may hold, in MiB.") var sessionMib: Int?
     @Option(help: "Serve every route under this path prefix (a secret one stands in for AIAA clients' missing tokens).") var prefix: String?
     @Option(help: "Largest accepted volume, in voxels.") var maxVoxels: Int?
+    @Option(help: "Largest accepted upload, in MiB (streamed to disk, never held in memory).") var maxUploadMib: Int?
+    @Option(help: "Seconds a client may stay silent mid-request (or idle between requests) before it is disconnected.") var readTimeout: Int?
+    @Option(help: "Seconds an inference may wait in the queue before it is refused with 503.") var queueTimeout: Int?
 
     /// Flags over environment over file over defaults.
     func settings() throws -> ServeSettings {
@@ -44,6 +47,9 @@ struct ServeCommand: ParsableCommand {
         s.sessionMiB = sessionMib ?? s.sessionMiB
         s.prefix = prefix ?? s.prefix
         s.maxVoxels = maxVoxels ?? s.maxVoxels
+        s.maxUploadMiB = maxUploadMib ?? s.maxUploadMiB
+        s.readTimeout = readTimeout ?? s.readTimeout
+        s.queueTimeout = queueTimeout ?? s.queueTimeout
         return s
     }
 
@@ -59,11 +65,13 @@ struct ServeCommand: ParsableCommand {
             for name in registry.names { print("lumen: model \(name) (\(registry.models[name]!.kind.rawValue))") }
             for failure in registry.failures { print("lumen: WARNING model \(failure.directory) not loaded: \(failure.reason)") }
             configuration.inference = InferenceService(
-                registry: registry, queue: InferenceQueue(concurrent: s.maxConcurrent, waiting: s.queue),
+                registry: registry, queue: InferenceQueue(concurrent: s.maxConcurrent, waiting: s.queue,
+                                                       maxWait: .seconds(s.queueTimeout)),
                 sessions: SessionStore(defaultExpiry: TimeInterval(s.sessionExpiry), maxExpiry: TimeInterval(s.sessionMaxExpiry),
                                        byteBudget: s.sessionMiB << 20),
-                maxVoxels: s.maxVoxels)
+                maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20)
             configuration.prefix = s.prefix
+            configuration.readTimeout = s.readTimeout > 0 ? .seconds(s.readTimeout) : nil
             return (configuration, try Datastore(directory: URL(fileURLWithPath: s.store)))
         }
         let report = datastore.openReport

@@ -20,9 +20,13 @@ struct ServeSettings {
     var sessionMaxExpiry = 86_400
     var sessionMiB = 4096
     var maxVoxels = 1 << 30
+    var maxUploadMiB = 2048
+    var readTimeout = 60
+    var queueTimeout = 300
 
     static let keys = ["host", "port", "models", "store", "tokens", "prefix", "ingest_policy", "max_concurrent", "queue",
-                       "session_expiry", "session_max_expiry", "session_mib", "max_voxels"]
+                       "session_expiry", "session_max_expiry", "session_mib", "max_voxels", "max_upload_mib", "read_timeout",
+                       "queue_timeout"]
 
     /// The file's values, then the environment's, on top of the defaults.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
@@ -72,6 +76,9 @@ struct ServeSettings {
         s.sessionMaxExpiry = try int("session_max_expiry") ?? s.sessionMaxExpiry
         s.sessionMiB = try int("session_mib") ?? s.sessionMiB
         s.maxVoxels = try int("max_voxels") ?? s.maxVoxels
+        s.maxUploadMiB = try int("max_upload_mib") ?? s.maxUploadMiB
+        s.readTimeout = try int("read_timeout") ?? s.readTimeout
+        s.queueTimeout = try int("queue_timeout") ?? s.queueTimeout
         return s
     }
 }

@@ -3,16 +3,21 @@ import LumenTensor
 
 /// Bounds the compute: at most `concurrent` inferences run (each already uses
 /// every compute thread), at most `waiting` more wait their turn, and the rest
-/// are refused at once with 503 so a client can retry instead of hanging.
+/// are refused at once with 503 so a client can retry instead of hanging. A
+/// waiter that has not got a slot within `maxWait` is refused the same way:
+/// Slicer has no timeout of its own, so an unbounded wait would freeze it.
 public actor InferenceQueue {
     public let concurrent: Int
     public let waiting: Int
+    public let maxWait: Duration
     private var running = 0
-    private var queue: [CheckedContinuation<Void, Never>] = []
+    private var queue: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var nextID: UInt64 = 0
 
-    public init(concurrent: Int = 1, waiting: Int = 8) {
+    public init(concurrent: Int = 1, waiting: Int = 8, maxWait: Duration = .seconds(300)) {
         self.concurrent = max(1, concurrent)
         self.waiting = max(0, waiting)
+        self.maxWait = maxWait
     }
 
     public var depth: Int { queue.count }
@@ -25,7 +30,15 @@ public actor InferenceQueue {
         let start = DispatchTime.now().uptimeNanoseconds
         if running >= concurrent {
             guard queue.count < waiting else { throw ServerError.busy(retryAfter: 5) }
-            await withCheckedContinuation { queue.append($0) }
+            nextID += 1
+            let id = nextID
+            let timeout = Task { [maxWait] in
+                try await Task.sleep(for: maxWait)
+                self.expire(id)
+            }
+            let granted = await withCheckedContinuation { queue.append((id, $0)) }
+            timeout.cancel()
+            guard granted else { throw ServerError.busy(retryAfter: 10) }
         } else {
             running += 1
         }
@@ -38,6 +51,11 @@ public actor InferenceQueue {
 
     /// Hands the slot straight to the next waiter, so `running` never dips and lets a newcomer jump the queue.
     private func release() {
-        if queue.isEmpty { running -= 1 } else { queue.removeFirst().resume() }
+        if queue.isEmpty { running -= 1 } else { queue.removeFirst().continuation.resume(returning: true) }
+    }
+
+    private func expire(_ id: UInt64) {
+        guard let index = queue.firstIndex(where: { $0.id == id }) else { return }
+        queue.remove(at: index).continuation.resume(returning: false)
     }
 }

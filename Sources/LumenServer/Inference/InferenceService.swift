@@ -65,6 +65,16 @@ public struct InferenceService: Sendable {
         }
     }
 
+    /// A label map as the clients expect it: uint8, gzip level 1 (fast; labels compress well anyway).
+    public func encodeLabels(_ labels: Volume) async throws -> Data {
+        let scratch = staging.appendingPathComponent("result-\(UUID().uuidString).nii.gz")
+        return try await Blocking.run {
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            try labels.write(to: scratch, datatype: .uint8, compression: 1)
+            return try Data(contentsOf: scratch)
+        }
+    }
+
     public func session(_ id: String) async throws -> Volume {
         guard let session = await sessions.get(id) else {
             throw ServerError.sessionExpired("session \(id) is unknown or has expired; upload the image again")
@@ -77,13 +87,8 @@ public struct InferenceService: Sendable {
         let began = ContinuousClock.now
         let (result, waited) = try await queue.run(stillWanted: stillWanted) { try TaskRunner.run(bundle, image: volume, clicks: clicks) }
         defer { metrics.inference(model: bundle.name, duration: ContinuousClock.now - began) }
-        let scratch = staging.appendingPathComponent("result-\(UUID().uuidString).nii.gz")
         let start = DispatchTime.now().uptimeNanoseconds
-        let data = try await Blocking.run {
-            defer { try? FileManager.default.removeItem(at: scratch) }
-            try result.labels.write(to: scratch, datatype: .uint8, compression: 1)
-            return try Data(contentsOf: scratch)
-        }
+        let data = try await encodeLabels(result.labels)
         let write = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         let stages = [("read", readMs), ("queue", waited)] + result.timings.stages.map { ($0.name, $0.ms) } + [("write", write)]
         return Outcome(image: data, json: result.json, milliseconds: stages)

@@ -11,25 +11,9 @@ struct AIAARoutes: Sendable {
 
     func register(on router: Router<LumenRequestContext>) {
         router.get("/v1/models") { request, context in try listing(request, context) }
-        router.post("/v1/mask2polygon") { request, context in try await maskToPolygon(request, context) }
         for route in ["segmentation", "deepgrow", "dextr3d", "inference"] {
             router.post("/v1/\(route)") { request, context in try await infer(route, request, context) }
         }
-    }
-
-    /// MITK's mask2polygon: a binary mask in, plain JSON out (never multipart):
-    /// per k-slice, a list of polygons of `[i, j]` points.
-    func maskToPolygon(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
-        _ = try context.require(.annotator)
-        let upload = try await UploadedRequest.receive(request, service: service)
-        defer { upload.form?.removeFiles() }
-        guard let file = upload.form?.files.first else { throw ServerError.badRequest("POST /v1/mask2polygon needs the mask as a file part") }
-        let params = try ClickParams.object(upload.form?.fields["params"])
-        let density = (params["more_points"] as? NSNumber)?.doubleValue ?? 1
-        let mask = try await service.volume(fromUpload: file.url, name: file.fileName)
-        guard mask.spatialShape.count == 3 else { throw ServerError.badRequest("\(file.fileName): mask2polygon needs a 3-D mask") }
-        let polygons = try await ComputePool.shared.run { MaskPolygons.polygons(mask, density: density) }
-        return try Responses.json(polygons)
     }
 
     static func entry(_ model: ModelBundle) -> [String: Any] {
