@@ -61,7 +61,10 @@ public struct InferenceService: Sendable {
         do {
             return try await Blocking.run { try Volume.read(url, maxVoxels: limit) }
         } catch let error as NIfTIError {
-            throw ServerError.badRequest("\(name): \(error)")
+            // The staging file's name means nothing to the client; name its own file instead.
+            let message = "\(error)".replacingOccurrences(of: url.path + ": ", with: "")
+                .replacingOccurrences(of: url.lastPathComponent + ": ", with: "")
+            throw ServerError.badRequest("\(name): \(message)")
         }
     }
 

@@ -34,7 +34,7 @@ struct MultipartForm: Sendable {
         // HTTP/1.x request bodies end at Content-Length or the last chunk; a body sent
         // without either (old HTTP/1.0 clients) never reaches the server, so say what to fix.
         if request.headers[.contentLength] == nil, request.headers[.transferEncoding] == nil {
-            throw ServerError.lengthRequired("this multipart request has neither Content-Length nor chunked encoding, so its body cannot be read; send Content-Length (HTTP/1.0 clients must)")
+            throw ServerError.lengthRequired("this HTTP/1.1 multipart request has neither Content-Length nor chunked encoding, so by HTTP/1.1 it has no body; send Content-Length")
         }
         var received = 0
         let contentType = request.headers[.contentType] ?? ""
