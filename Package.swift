@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -31,7 +32,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "LumenNN", dependencies: ["LumenTensor"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "LumenIO", dependencies: ["LumenTensor", "CNIfTI"],
+        .target(name: "LumenIO", dependencies: ["LumenTensor", "CNIfTI", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                 cSettings: niftiInclude, swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
@@ -66,6 +67,7 @@ let package = Package(
         .testTarget(name: "LumenServerTests", dependencies: [
             "LumenServer", "LumenStore", "LumenIO", "LumenInference", "LumenPhantom", "LumenTensor",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: niftiSwift),
     ]
 )

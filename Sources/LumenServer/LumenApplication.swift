@@ -45,6 +45,7 @@ public enum LumenApplication {
         if let service = configuration.inference {
             AIAARoutes(service: service).register(on: router)
             PolygonRoutes(service: service).register(on: router)
+            AdminRoutes(service: service).register(on: router)
             SessionRoutes(service: service).register(on: router)
             MONAILabelRoutes(service: service, store: store).register(on: router)
         }

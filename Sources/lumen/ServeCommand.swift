@@ -61,7 +61,10 @@ struct ServeCommand: ParsableCommand {
             var configuration = LumenApplication.Configuration(host: s.host, port: s.port, tokens: table,
                                                                ingestPolicy: s.ingestPolicy)
             try LumenApplication.checkBinding(configuration)
-            let registry = ModelRegistry.load(roots: s.models.map { URL(fileURLWithPath: $0) })
+            // Admin uploads first: a patched or replaced bundled model shadows its mmar/ original.
+            let uploads = URL(fileURLWithPath: s.store).appendingPathComponent("models")
+            try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
+            let registry = ModelRegistry.load(roots: [uploads] + s.models.map { URL(fileURLWithPath: $0) })
             for name in registry.names { print("lumen: model \(name) (\(registry.models[name]!.kind.rawValue))") }
             for failure in registry.failures { print("lumen: WARNING model \(failure.directory) not loaded: \(failure.reason)") }
             configuration.inference = InferenceService(
@@ -69,7 +72,7 @@ struct ServeCommand: ParsableCommand {
                                                        maxWait: .seconds(s.queueTimeout)),
                 sessions: SessionStore(defaultExpiry: TimeInterval(s.sessionExpiry), maxExpiry: TimeInterval(s.sessionMaxExpiry),
                                        byteBudget: s.sessionMiB << 20),
-                maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20)
+                maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20, modelDirectory: uploads)
             configuration.prefix = s.prefix
             configuration.readTimeout = s.readTimeout > 0 ? .seconds(s.readTimeout) : nil
             return (configuration, try Datastore(directory: URL(fileURLWithPath: s.store)))

@@ -24,10 +24,11 @@ enum Bundled {
 
 func makeInferenceApp(store: Datastore, prefix: String = "", queue: InferenceQueue = InferenceQueue(),
                       sessions: SessionStore = SessionStore(), tokens: TokenTable? = nil,
-                      maxUploadBytes: Int = 2 << 30) -> some ApplicationProtocol {
+                      maxUploadBytes: Int = 2 << 30, registry: ModelRegistry = Bundled.registry,
+                      modelDirectory: URL = temporaryDirectory()) -> some ApplicationProtocol {
     var configuration = LumenApplication.Configuration(tokens: tokens)
-    configuration.inference = InferenceService(registry: Bundled.registry, queue: queue, sessions: sessions,
-                                               maxUploadBytes: maxUploadBytes)
+    configuration.inference = InferenceService(registry: registry, queue: queue, sessions: sessions,
+                                               maxUploadBytes: maxUploadBytes, modelDirectory: modelDirectory)
     configuration.prefix = prefix
     return Application(router: LumenApplication.responder(configuration: configuration, store: store))
 }

@@ -15,11 +15,15 @@ public struct InferenceService: Sendable {
     public let maxVoxels: Int
     public let metrics: ServerMetrics
     public let maxUploadBytes: Int
+    /// Where admin-uploaded bundles live; served at start-up like `mmar/`.
+    public let modelDirectory: URL
 
     public init(registry: ModelRegistry, queue: InferenceQueue = InferenceQueue(), sessions: SessionStore = SessionStore(),
                 staging: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-uploads"),
                 maxVoxels: Int = Volume.defaultMaxVoxels, metrics: ServerMetrics = ServerMetrics(),
-                maxUploadBytes: Int = 2 << 30) {
+                maxUploadBytes: Int = 2 << 30,
+                modelDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-models")) {
+        self.modelDirectory = modelDirectory
         self.maxUploadBytes = maxUploadBytes
         self.metrics = metrics
         self.registry = registry
@@ -76,6 +80,35 @@ public struct InferenceService: Sendable {
             try labels.write(to: scratch, datatype: .uint8, compression: 1)
             return try Data(contentsOf: scratch)
         }
+    }
+
+    /// A fresh staging folder beside the model directory (same file system, so installing is a rename).
+    func modelStaging() throws -> URL {
+        let url = modelDirectory.appendingPathComponent(".staging-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Loads the staged bundle; only if it loads does it replace the served one,
+    /// on disk (rename) and in the registry.
+    func installModel(from staged: URL, name: String) async throws -> ModelBundle {
+        let directory = modelDirectory
+        let bundle: ModelBundle = try await Blocking.run {
+            do { return try ModelBundle.load(staged) } catch {
+                throw ServerError.badRequest("model \(name) was not installed, the one served (if any) is unchanged: \(error)")
+            }
+        }
+        let target = directory.appendingPathComponent(name)
+        try await Blocking.run {
+            let fm = FileManager.default
+            let old = directory.appendingPathComponent(".old-\(UUID().uuidString)")
+            if fm.fileExists(atPath: target.path) { try fm.moveItem(at: target, to: old) }
+            try fm.moveItem(at: staged, to: target)
+            try? AtomicFile.fsync(path: directory.path)
+            try? fm.removeItem(at: old)
+        }
+        registry.install(bundle, from: target)
+        return bundle
     }
 
     public func session(_ id: String) async throws -> Volume {

@@ -2,22 +2,46 @@ import Foundation
 import Logging
 import LumenInference
 
-/// Every bundle the server serves, loaded once at start-up. A bundle that fails
-/// to load is reported and skipped: one broken MMAR must not take the others
-/// down with it, and the reason is kept for `/info/` and the start-up log.
+/// Every bundle the server serves, loaded at start-up and swapped by the admin
+/// routes. A bundle that fails to load is reported and skipped: one broken MMAR
+/// must not take the others down with it, and the reason is kept for `/info/`
+/// and the start-up log. A swap replaces the whole bundle value under a lock, so
+/// an inference already running keeps the network it started with.
 public final class ModelRegistry: ModelCatalog, @unchecked Sendable {
-    public let models: [String: ModelBundle]
+    private let lock = NSLock()
+    private var bundles: [String: ModelBundle]
+    private var folders: [String: URL]
     public let failures: [(directory: String, reason: String)]
 
-    public init(models: [ModelBundle], failures: [(directory: String, reason: String)] = []) {
-        self.models = Dictionary(models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    public init(models: [ModelBundle], directories: [String: URL] = [:], failures: [(directory: String, reason: String)] = []) {
+        self.bundles = Dictionary(models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.folders = directories
         self.failures = failures
+    }
+
+    public var models: [String: ModelBundle] { lock.lock(); defer { lock.unlock() }; return bundles }
+
+    /// Where a bundle was loaded from (for its config on `GET /admin/model/{name}`).
+    public func directory(_ name: String) -> URL? { lock.lock(); defer { lock.unlock() }; return folders[name] }
+
+    /// Serves `bundle` under its name from now on, replacing any earlier one.
+    public func install(_ bundle: ModelBundle, from directory: URL) {
+        lock.lock(); defer { lock.unlock() }
+        bundles[bundle.name] = bundle
+        folders[bundle.name] = directory
+    }
+
+    @discardableResult
+    public func remove(_ name: String) -> ModelBundle? {
+        lock.lock(); defer { lock.unlock() }
+        folders[name] = nil
+        return bundles.removeValue(forKey: name)
     }
 
     /// Loads every directory under `roots` that holds `config/config_aiaa.json`
     /// (a root that is itself a bundle counts too), in name order.
     public static func load(roots: [URL], logger: Logger? = nil) -> ModelRegistry {
-        var bundles: [ModelBundle] = [], failures: [(String, String)] = []
+        var bundles: [ModelBundle] = [], failures: [(String, String)] = [], directories: [String: URL] = [:]
         let fm = FileManager.default
         for root in roots {
             let candidates: [URL]
@@ -30,7 +54,9 @@ public final class ModelRegistry: ModelCatalog, @unchecked Sendable {
             }
             for dir in candidates {
                 do {
-                    bundles.append(try ModelBundle.load(dir))
+                    let bundle = try ModelBundle.load(dir)
+                    bundles.append(bundle)
+                    directories[bundle.name] = directories[bundle.name] ?? dir
                     logger?.info("loaded model \(dir.lastPathComponent)")
                 } catch {
                     failures.append((dir.path, "\(error)"))
@@ -38,7 +64,7 @@ public final class ModelRegistry: ModelCatalog, @unchecked Sendable {
                 }
             }
         }
-        return ModelRegistry(models: bundles, failures: failures)
+        return ModelRegistry(models: bundles, directories: directories, failures: failures)
     }
 
     public var names: [String] { models.keys.sorted() }

@@ -69,7 +69,7 @@ enum ErrorMapping {
             case .lengthRequired: return .lengthRequired
             case .clientGone: return .init(code: 499, reasonPhrase: "Client Closed Request")
             }
-        case is InferenceError, is NIfTIError, is TransformError, is PNGError: return .badRequest
+        case is InferenceError, is NIfTIError, is TransformError, is PNGError, is UnzipError: return .badRequest
         case is MultipartError: return .badRequest
         default: return .internalServerError
         }

@@ -1,0 +1,65 @@
+import Foundation
+import ZIPFoundation
+
+public enum UnzipError: Error, CustomStringConvertible, Equatable {
+    case notZip(String)
+    case unsafePath(String)
+    case link(String)
+    case tooLarge(limit: Int)
+    case tooManyEntries(limit: Int)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .notZip(let why): "the upload is not a readable zip archive (\(why))"
+        case .unsafePath(let path): "the zip holds \"\(path)\", a path that would land outside the bundle; zip the MMAR folder itself"
+        case .link(let path): "the zip holds a symbolic link (\(path)); links are refused, zip the files themselves"
+        case .tooLarge(let limit): "the zip unpacks to more than \(limit >> 20) MiB; an MMAR for serving needs only config/ and models/"
+        case .tooManyEntries(let limit): "the zip holds more than \(limit) entries"
+        case .corrupt(let why): "the zip is damaged: \(why)"
+        }
+    }
+}
+
+/// Unpacks an uploaded archive (an admin's MMAR) without trusting it: no
+/// absolute paths, no `..`, no links, and a cap on the bytes actually
+/// written, counted as they inflate (a zip's declared sizes can lie).
+public enum SafeUnzip {
+    public static func extract(_ zip: URL, into directory: URL, maxBytes: Int = 4 << 30, maxEntries: Int = 10_000) throws {
+        let archive: Archive
+        do { archive = try Archive(url: zip, accessMode: .read) } catch { throw UnzipError.notZip("\(error)") }
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        var written = 0, count = 0
+        for entry in archive {
+            count += 1
+            guard count <= maxEntries else { throw UnzipError.tooManyEntries(limit: maxEntries) }
+            let path = entry.path.replacingOccurrences(of: "\\", with: "/")
+            let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+            guard !path.hasPrefix("/"), !parts.isEmpty, !parts.contains(".."), !parts.contains("."), !path.contains(":") else {
+                throw UnzipError.unsafePath(entry.path)
+            }
+            let target = parts.reduce(directory) { $0.appendingPathComponent(String($1)) }
+            switch entry.type {
+            case .symlink: throw UnzipError.link(entry.path)
+            case .directory: try fm.createDirectory(at: target, withIntermediateDirectories: true)
+            case .file:
+                try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                guard fm.createFile(atPath: target.path, contents: nil), let handle = FileHandle(forWritingAtPath: target.path) else {
+                    throw UnzipError.corrupt("cannot write \(path)")
+                }
+                defer { try? handle.close() }
+                do {
+                    _ = try archive.extract(entry) { data in
+                        written += data.count
+                        guard written <= maxBytes else { throw UnzipError.tooLarge(limit: maxBytes) }
+                        try handle.write(contentsOf: data)
+                    }
+                } catch let error as UnzipError { throw error } catch {
+                    throw UnzipError.corrupt("\(path): \(error)")
+                }
+            }
+        }
+        guard count > 0 else { throw UnzipError.notZip("it holds no entries") }
+    }
+}
