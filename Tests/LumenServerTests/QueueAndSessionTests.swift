@@ -28,6 +28,19 @@ final class ManualClock: @unchecked Sendable {
         #expect(active == 0 && depth == 0)
     }
 
+    @Test func aWaiterPastMaxWaitIsRefusedAndTheQueueRecovers() async throws {
+        let queue = InferenceQueue(concurrent: 1, waiting: 4, maxWait: .milliseconds(100))
+        let gate = DispatchSemaphore(value: 0)
+        let first = Task { try await queue.run { gate.wait(); return 1 } }
+        while await queue.active == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        await #expect(throws: ServerError.busy(retryAfter: 10)) { _ = try await queue.run { 2 } }
+        #expect(await queue.depth == 0, "the expired waiter left the queue")
+        gate.signal()
+        #expect(try await first.value.value == 1)
+        #expect(try await queue.run { 3 }.value == 3)
+        #expect(await queue.active == 0)
+    }
+
     @Test func aClientThatHungUpIsSkipped() async throws {
         let queue = InferenceQueue()
         await #expect(throws: ServerError.clientGone) { _ = try await queue.run(stillWanted: { false }) { 1 } }
