@@ -42,12 +42,16 @@ def remap(values):
     return lambda x: torch.as_tensor(lut[np.asarray(x, dtype=np.int64)])
 
 
-def crop(image, label, patch):
-    """A random patch, centred on foreground two times in three so small organs are seen."""
+def crop(image, label, patch, focus=None):
+    """A random patch, centred on foreground two times in three so small organs are seen
+    (on label `focus` when given: a structure few phantoms contain)."""
     if patch is None:
         return {"image": image, "label": label}
     shape = image.shape[1:]
-    if np.random.rand() < 0.67 and label.sum() > 0:
+    if focus is not None and (label == focus).any():
+        fg = torch.nonzero(label[0] == focus)
+        centre = fg[np.random.randint(len(fg))].tolist()
+    elif np.random.rand() < 0.67 and label.sum() > 0:
         fg = torch.nonzero(label[0])
         centre = fg[np.random.randint(len(fg))].tolist()
     else:
@@ -68,7 +72,14 @@ def main():
                    help="train on random patches of this size (CPU); default: whole 160×160×96 volumes")
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     p.add_argument("--resume", action="store_true", help="continue from --out (same task)")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 on a shared 2-core node)")
+    p.add_argument("--focus-label", type=int, default=None,
+                   help="output channel to over-sample: that share of patches is centred on it, from cases that have it")
+    p.add_argument("--focus-share", type=float, default=0.3)
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     task = TASKS[args.task]
     intensity = task.get("intensity", INTENSITY)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -86,6 +97,9 @@ def main():
     images = [d["image"].as_tensor()[:, :160, :160, :96].float() for d in data]
     labels = [d["label"].as_tensor()[:, :160, :160, :96].long() for d in data]
     print(f"{len(images)} cases, shape {tuple(images[0].shape)}, device {device}", flush=True)
+    having = [i for i, l in enumerate(labels) if args.focus_label is not None and (l == args.focus_label).any()]
+    if args.focus_label is not None:
+        print(f"{len(having)} cases contain output channel {args.focus_label}", flush=True)
     augment = Compose([RandScaleIntensityd(keys="image", factors=0.1, prob=0.5), RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5)])
 
     spec = json.loads(json.dumps(NETWORK))
@@ -98,12 +112,17 @@ def main():
         previous = saved.get("iterations", 0)
         print(f"resuming after {previous} iterations", flush=True)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.iterations)
     start = time.time()
     for it in range(args.iterations):
         idx = np.random.randint(0, len(images), args.batch)
-        batch = [augment(crop(images[i], labels[i], args.patch)) for i in idx]
+        focus = [None] * args.batch
+        if args.focus_label is not None and having:
+            for b in range(args.batch):
+                if np.random.rand() < args.focus_share:
+                    idx[b], focus[b] = having[np.random.randint(len(having))], args.focus_label
+        batch = [augment(crop(images[i], labels[i], args.patch, f)) for i, f in zip(idx, focus)]
         x = torch.stack([b["image"] for b in batch]).to(device)
         y = torch.stack([b["label"] for b in batch]).to(device)
         opt.zero_grad()
