@@ -100,6 +100,15 @@ def pools(mask):
     return inside, ring
 
 
+def centre_of(mask):
+    """The most interior voxel (the distance transform's maximum), worked out in the mask's box."""
+    idx = np.argwhere(mask)
+    lo, hi = idx.min(0), idx.max(0) + 1
+    box = np.pad(mask[tuple(slice(a, b) for a, b in zip(lo, hi))], 1)
+    distance = ndimage.distance_transform_edt(box)[1:-1, 1:-1, 1:-1]
+    return [int(v) + int(o) for v, o in zip(np.unravel_index(int(distance.argmax()), distance.shape), lo)]
+
+
 def clicks(mask, rng, fg_max=3, bg_max=2, cached=None):
     """1–fg_max voxels inside the mask (interior first) and 0–bg_max in the ring outside it."""
     pool, ring = cached or pools(mask)
@@ -126,6 +135,11 @@ def deepgrow_sample(case, task, rng):
         if value not in cache:
             cache[value] = pools(label == value)
         fg, bg = clicks(None, rng, cached=cache[value])
+        if rng.random() < 0.5:   # the evaluation's first click: the structure's most interior voxel
+            centres = case.setdefault("centres", {})
+            if value not in centres:
+                centres[value] = centre_of(label == value)
+            fg[0] = centres[value]
     img, lab = resampled(case, task)
     lab = (lab == value).astype(np.float32)
     d = {"image": img, "label": lab, "image_meta_dict": {"spatial_shape": np.asarray(image.shape)}, "label_meta_dict": {},
@@ -229,6 +243,7 @@ def main():
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--resume", action="store_true", help="continue from OUT/models/model.pt (same task)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine-decayed over --minutes)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     task = TASKS[args.task]
@@ -245,7 +260,7 @@ def main():
         previous, previous_minutes = saved.get("iterations", 0), saved.get("minutes", 0.0)
         print(f"resuming after {previous} iterations", flush=True)
     loss_fn = DiceCELoss(sigmoid=True)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     start = time.time()
     print(f"{len(cases)} cases, task {args.task}", flush=True)
     done = 0
@@ -259,7 +274,7 @@ def main():
         opt.step()
         if args.minutes:   # cosine decay over the wall-time budget
             for group in opt.param_groups:
-                group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * min(1.0, (time.time() - start) / (60 * args.minutes))))
+                group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, (time.time() - start) / (60 * args.minutes))))
         done = it + 1
         if it % 25 == 0:
             print(f"iteration {it} loss {loss.item():.4f} ({time.time() - start:.0f} s)", flush=True)
