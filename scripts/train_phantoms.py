@@ -16,7 +16,7 @@ import argparse, glob, json, os, time
 import numpy as np
 import torch
 from monai.losses import DiceCELoss
-from monai.networks.nets import UNet
+from monai.networks.nets import BasicUNet, UNet
 from monai.transforms import (Compose, EnsureChannelFirstd, LoadImaged, Orientationd, RandScaleIntensityd,
                               RandShiftIntensityd, ScaleIntensityRanged, Spacingd, SpatialPadd, Lambdad)
 
@@ -27,7 +27,15 @@ TASKS = {
     # Bone is brighter than any contrast-filled vessel only above ~300 HU: a wider window than the organs'.
     "bones": {"labels": ["vertebrae", "ribs", "hip"], "phantom_values": [9, 10, 11],
               "intensity": {"a_min": -200.0, "a_max": 1200.0, "b_min": 0.0, "b_max": 1.0, "clip": True}},
-    "hepatic_arteries": {"labels": ["hepatic_artery"], "phantom_values": [12]},
+    # 1-4 mm vessels: trained and served at 1 mm (medium phantoms), with a BasicUNet whose first
+    # level stays at full resolution (MONAI's UNet strides before its first features), a window
+    # that keeps contrast-filled vessels apart from liver, and patches that also centre on the
+    # portal vein and aorta (phantom values 7, 8: bright vessels that are not hepatic arteries).
+    "hepatic_arteries": {"labels": ["hepatic_artery"], "phantom_values": [12],
+                         "pixdim": [1.0, 1.0, 1.25], "volume": None, "negatives": [7, 8],
+                         "intensity": {"a_min": -100.0, "a_max": 400.0, "b_min": 0.0, "b_max": 1.0, "clip": True},
+                         "network": {"name": "BasicUNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": None,
+                                                                    "features": [8, 8, 16, 32, 64, 8]}}},
 }
 NETWORK = {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": None,
                                      "channels": [16, 32, 64, 128], "strides": [2, 2, 2], "num_res_units": 2, "norm": "batch"}}
@@ -42,15 +50,19 @@ def remap(values):
     return lambda x: torch.as_tensor(lut[np.asarray(x, dtype=np.int64)])
 
 
-def crop(image, label, patch, focus=None):
+def crop(image, label, patch, focus=None, negatives=None):
     """A random patch, centred on foreground two times in three so small organs are seen
-    (on label `focus` when given: a structure few phantoms contain)."""
+    (on label `focus` when given: a structure few phantoms contain; one time in five on a
+    `negatives` raw label: look-alikes the model must learn to leave out)."""
     if patch is None:
         return {"image": image, "label": label}
     shape = image.shape[1:]
     if focus is not None and (label == focus).any():
         fg = torch.nonzero(label[0] == focus)
         centre = fg[np.random.randint(len(fg))].tolist()
+    elif negatives is not None and np.random.rand() < 0.2:
+        fg = torch.nonzero(negatives[0])
+        centre = fg[np.random.randint(len(fg))].tolist() if len(fg) else [np.random.randint(s) for s in shape]
     elif np.random.rand() < 0.67 and label.sum() > 0:
         fg = torch.nonzero(label[0])
         centre = fg[np.random.randint(len(fg))].tolist()
@@ -82,6 +94,8 @@ def main():
         torch.set_num_threads(args.threads)
     task = TASKS[args.task]
     intensity = task.get("intensity", INTENSITY)
+    pixdim = task.get("pixdim", PIXDIM)
+    volume = task.get("volume", [160, 160, 96])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(0)
 
@@ -89,22 +103,29 @@ def main():
     files = [{"image": os.path.join(args.data, c["image"]), "label": os.path.join(args.data, c["label"])} for c in cases]
     load = Compose([LoadImaged(keys=["image", "label"]), EnsureChannelFirstd(keys=["image", "label"]),
                     Orientationd(keys=["image", "label"], axcodes="RAS"),
-                    Spacingd(keys=["image", "label"], pixdim=PIXDIM, mode=["bilinear", "nearest"]),
-                    ScaleIntensityRanged(keys="image", **intensity),
-                    Lambdad(keys="label", func=remap(task["phantom_values"])),
-                    SpatialPadd(keys=["image", "label"], spatial_size=[160, 160, 96])])
-    data = [load(f) for f in files]
-    images = [d["image"].as_tensor()[:, :160, :160, :96].float() for d in data]
-    labels = [d["label"].as_tensor()[:, :160, :160, :96].long() for d in data]
+                    Spacingd(keys=["image", "label"], pixdim=pixdim, mode=["bilinear", "nearest"]),
+                    ScaleIntensityRanged(keys="image", **intensity)]
+                   + ([SpatialPadd(keys=["image", "label"], spatial_size=volume)] if volume else []))
+    lut = remap(task["phantom_values"])
+    images, labels, negatives = [], [], []
+    for f in files:
+        d = load(f)
+        raw = d["label"].as_tensor()
+        if volume:
+            raw = raw[:, :volume[0], :volume[1], :volume[2]]
+        images.append(d["image"].as_tensor()[:, :raw.shape[1], :raw.shape[2], :raw.shape[3]].float())
+        labels.append(lut(raw).long())
+        if "negatives" in task:
+            negatives.append(torch.as_tensor(np.isin(np.asarray(raw), task["negatives"])))
     print(f"{len(images)} cases, shape {tuple(images[0].shape)}, device {device}", flush=True)
     having = [i for i, l in enumerate(labels) if args.focus_label is not None and (l == args.focus_label).any()]
     if args.focus_label is not None:
         print(f"{len(having)} cases contain output channel {args.focus_label}", flush=True)
     augment = Compose([RandScaleIntensityd(keys="image", factors=0.1, prob=0.5), RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5)])
 
-    spec = json.loads(json.dumps(NETWORK))
+    spec = json.loads(json.dumps(task.get("network", NETWORK)))
     spec["args"]["out_channels"] = len(task["labels"]) + 1
-    net = UNet(**spec["args"]).to(device)
+    net = {"UNet": UNet, "BasicUNet": BasicUNet}[spec["name"]](**spec["args"]).to(device)
     previous = 0
     if args.resume:
         saved = torch.load(args.out, map_location="cpu", weights_only=False)
@@ -122,7 +143,8 @@ def main():
             for b in range(args.batch):
                 if np.random.rand() < args.focus_share:
                     idx[b], focus[b] = having[np.random.randint(len(having))], args.focus_label
-        batch = [augment(crop(images[i], labels[i], args.patch, f)) for i, f in zip(idx, focus)]
+        batch = [augment(crop(images[i], labels[i], args.patch, f, negatives[i] if negatives else None))
+                 for i, f in zip(idx, focus)]
         x = torch.stack([b["image"] for b in batch]).to(device)
         y = torch.stack([b["label"] for b in batch]).to(device)
         opt.zero_grad()
@@ -138,7 +160,7 @@ def main():
     net.eval().cpu()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}},
-                "labels": task["labels"], "pixdim": PIXDIM, "intensity": intensity,
+                "labels": task["labels"], "pixdim": pixdim, "intensity": intensity,
                 "iterations": previous + args.iterations, "training_cases": len(images)}, args.out)
     print("saved", args.out)
 

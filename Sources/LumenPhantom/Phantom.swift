@@ -13,6 +13,8 @@ public struct Phantom: Sendable {
         case full
         /// 2 mm in-plane, 2.5 mm slices, for tests and CPU training.
         case small
+        /// 1 mm in-plane, 1.25 mm slices: thin-slice CT, where 1–4 mm arteries are several voxels across.
+        case medium
     }
 
     public var image: Volume
@@ -27,8 +29,15 @@ public struct Phantom: Sendable {
     public static func generate(seed: UInt64, index: Int, size: Size = .full, pool: ComputePool = .shared) throws -> Phantom {
         var r = PhantomRandom.forCase(seed: seed, index: index)
         let anatomy = Anatomy(&r)
-        let inPlane = size == .full ? r.uniform(0.6, 1.0) : 2.0
-        let slice = size == .full ? [1.0, 1.25, 2.0, 2.5, 3.0, 5.0][Int(r.uniform(0, 6))] : 2.5
+        // Only full draws its spacing, so small and medium keep their seeds' anatomy and noise.
+        let (inPlane, slice): (Double, Double)
+        switch size {
+        case .full:
+            inPlane = r.uniform(0.6, 1.0)
+            slice = [1.0, 1.25, 2.0, 2.5, 3.0, 5.0][Int(r.uniform(0, 6))]
+        case .small: (inPlane, slice) = (2.0, 2.5)
+        case .medium: (inPlane, slice) = (1.0, 1.25)
+        }
         let fov = size == .full ? 350.0 : 320.0
         let zLength = size == .full ? r.uniform(200, 300) : 240
         let ni = min(512, Int((fov / inPlane).rounded())), nj = ni

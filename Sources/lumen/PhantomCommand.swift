@@ -11,11 +11,11 @@ struct PhantomCommand: ParsableCommand {
     @Option(help: "Output directory.") var output: String
     @Option(help: "Number of cases.") var count: Int = 1
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "full (0.6–1.0 mm in-plane, 1–5 mm slices) or small (2 mm, for tests and CPU training).")
+    @Option(help: "full (0.6–1.0 mm in-plane, 1–5 mm slices), medium (1 mm, 1.25 mm slices, for vessels) or small (2 mm, for tests and CPU training).")
     var size: String = "full"
 
     func run() throws {
-        guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full or small") }
+        guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full, medium or small") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         try withCLIError {
             let start = Date()
