@@ -174,6 +174,7 @@ def main():
     interrupted = [0]    # requests cut off by a kill (not acknowledged, retried)
     deadline = time.time() + args.time_limit
     done = threading.Event()
+    inflight = [0]       # submissions sent and not yet answered: a kill must land on one
 
     def submitter():
         while time.time() < deadline:
@@ -184,13 +185,18 @@ def main():
             body = form([(b"params", None, json.dumps({"client_id": "crash", "n": index}).encode()),
                          (b"label", b"/tmp/label_%d.nii" % index, data)])
             while time.time() < deadline:
+                with acks_lock:
+                    inflight[0] += 1
                 try:
                     status, reply = request(server.port, "PUT", "/datastore/label?image=%s&tag=%s" % (IMAGE_ID, tag), body)
                 except OSError:
                     with acks_lock:
                         interrupted[0] += 1
+                        inflight[0] -= 1
                     time.sleep(0.05)          # server down or killed mid-request: not acknowledged, retry
                     continue
+                with acks_lock:
+                    inflight[0] -= 1
                 if status == 200:
                     r = json.loads(reply)
                     with acks_lock:
@@ -205,7 +211,10 @@ def main():
 
     def killer():
         for k in range(args.kills):
-            time.sleep(rng.uniform(0.05, 0.6))
+            time.sleep(rng.uniform(0.02, 0.3) if k == 0 else rng.uniform(0.05, 0.6))
+            # On a loaded node the timing alone can miss every request; wait for one in flight.
+            while not done.is_set() and inflight[0] == 0:
+                time.sleep(0.002)
             if done.is_set():
                 return
             server.kill()
