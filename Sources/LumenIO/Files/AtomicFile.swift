@@ -32,8 +32,13 @@ public enum AtomicFile {
 
     public static func write(_ data: Data, to destination: URL) throws {
         let temp = temporaryURL(for: destination)
-        guard FileManager.default.createFile(atPath: temp.path, contents: data) else {
-            throw Failure(path: destination.path, reason: "cannot create \(temp.lastPathComponent)")
+        // Not FileManager.createFile: corelibs Foundation writes that through its own
+        // `.dat.nosync…` temp file, which a kill leaves behind under a name no sweep knows.
+        do {
+            try data.write(to: temp)
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw Failure(path: destination.path, reason: "cannot write \(temp.lastPathComponent): \(error.localizedDescription)")
         }
         try commit(temp, to: destination)
     }

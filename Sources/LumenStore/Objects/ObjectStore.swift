@@ -88,7 +88,8 @@ struct ObjectStore: Sendable {
     }
 
     static func isTemporary(_ name: String) -> Bool {
-        name.hasPrefix(".") && name.contains(".tmp-")
+        // `.dat.nosync…` is corelibs Foundation's own atomic-write temp, left by older builds.
+        name.hasPrefix(".") && (name.contains(".tmp-") || name.hasPrefix(".dat.nosync"))
     }
 }
 
