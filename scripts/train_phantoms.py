@@ -18,7 +18,7 @@ import torch
 from monai.losses import DiceCELoss
 from monai.networks.nets import BasicUNet, UNet
 from monai.transforms import (Compose, EnsureChannelFirstd, LoadImaged, Orientationd, RandScaleIntensityd,
-                              RandShiftIntensityd, ScaleIntensityRanged, Spacingd, SpatialPadd, Lambdad)
+                              RandShiftIntensityd, ScaleIntensityRanged, Spacingd, SpatialPadd)
 
 TASKS = {
     # label values in the phantom → output channels (0 = background)
@@ -53,16 +53,15 @@ def remap(values):
 def crop(image, label, patch, focus=None, negatives=None):
     """A random patch, centred on foreground two times in three so small organs are seen
     (on label `focus` when given: a structure few phantoms contain; one time in five on a
-    `negatives` raw label: look-alikes the model must learn to leave out)."""
+    voxel of `negatives`, the case's look-alike coordinates: what the model must learn to leave out)."""
     if patch is None:
         return {"image": image, "label": label}
     shape = image.shape[1:]
     if focus is not None and (label == focus).any():
         fg = torch.nonzero(label[0] == focus)
         centre = fg[np.random.randint(len(fg))].tolist()
-    elif negatives is not None and np.random.rand() < 0.2:
-        fg = torch.nonzero(negatives[0])
-        centre = fg[np.random.randint(len(fg))].tolist() if len(fg) else [np.random.randint(s) for s in shape]
+    elif negatives is not None and len(negatives) and np.random.rand() < 0.2:
+        centre = negatives[np.random.randint(len(negatives))].tolist()
     elif np.random.rand() < 0.67 and label.sum() > 0:
         fg = torch.nonzero(label[0])
         centre = fg[np.random.randint(len(fg))].tolist()
@@ -115,8 +114,8 @@ def main():
             raw = raw[:, :volume[0], :volume[1], :volume[2]]
         images.append(d["image"].as_tensor()[:, :raw.shape[1], :raw.shape[2], :raw.shape[3]].float())
         labels.append(lut(raw).long())
-        if "negatives" in task:
-            negatives.append(torch.as_tensor(np.isin(np.asarray(raw), task["negatives"])))
+        if "negatives" in task:   # coordinates found once per case, not once per patch
+            negatives.append(torch.nonzero(torch.as_tensor(np.isin(np.asarray(raw[0]), task["negatives"]))))
     print(f"{len(images)} cases, shape {tuple(images[0].shape)}, device {device}", flush=True)
     having = [i for i, l in enumerate(labels) if args.focus_label is not None and (l == args.focus_label).any()]
     if args.focus_label is not None:
