@@ -273,6 +273,35 @@ pipeline_case("pipeline_resize_nearest", [("Orientationd", {"axcodes": "RAS"}), 
                                           ("Resized", {"spatial_size": [8, 8, 8], "mode": "area"})],
               permuted(affine([0.8, 0.9, 2.5], lps=True), [2, 0, 1]), [1, 9, 21, 17], True)
 
-json.dump({"monai": monai.__version__, "torch": torch.__version__, "cases": index},
+# --- RemoveSmallObjects (scikit-image underneath: its version decides ties) -----------------------
+def boxes(shape, spec):
+    y = np.zeros(shape, np.float32)
+    for value, lo, hi in spec:
+        y[(0,) + tuple(slice(a, b) for a, b in zip(lo, hi))] = value
+    return y
+
+multi = boxes([1, 14, 13, 12], [(1, [0, 0, 0], [6, 5, 4]),        # 120 voxels
+                                (2, [8, 0, 0], [12, 4, 4]),       # 64: exactly min_size
+                                (3, [8, 6, 6], [10, 8, 8]),       # 8, far from the rest
+                                (3, [0, 5, 0], [2, 7, 2]),        # 8, touching label 1 (union case)
+                                (2, [12, 11, 10], [14, 13, 12])]) # label 2 total 72
+binary = boxes([1, 14, 13, 12], [(1, [0, 0, 0], [3, 3, 1]), (1, [3, 3, 1], [5, 5, 3]),   # 9 + 8, corner-touching
+                                 (1, [7, 7, 7], [8, 8, 10]), (1, [10, 0, 0], [14, 5, 4]),
+                                 (1, [0, 10, 10], [2, 12, 11])])
+binary2 = boxes([1, 17, 15], [(1, [0, 0], [3, 3]), (1, [3, 3], [5, 5]), (1, [9, 2], [14, 8]), (1, [15, 12], [16, 13])])
+for name, args, x, aff in [
+    ("small_objects_labels", {}, multi, None),
+    ("small_objects_union", {"independent_channels": False, "min_size": 10}, multi, None),
+    ("small_objects_binary", {"min_size": 9}, binary, None),
+    ("small_objects_binary_conn3", {"min_size": 9, "connectivity": 3}, binary, None),
+    ("small_objects_measure", {"min_size": 20.0, "by_measure": True}, binary, affine([0.8, 0.9, 2.5], lps=True)),
+    ("small_objects_2d", {"min_size": 8, "connectivity": 2}, binary2, None),
+]:
+    t = meta(x.copy(), aff) if aff is not None else torch.from_numpy(x.copy())
+    y = T.RemoveSmallObjects(**args)(t)
+    add(name, "RemoveSmallObjectsd", args, x, y, aff=aff)
+
+import skimage
+json.dump({"monai": monai.__version__, "torch": torch.__version__, "scikit_image": skimage.__version__, "cases": index},
           open(os.path.join(OUT, "index.json"), "w"), indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else int(o))
 print("wrote", len(index), "cases")

@@ -35,6 +35,7 @@ public enum Transform: Sendable {
     case asDiscrete(AsDiscrete)
     case keepLargestConnectedComponent(KeepLargestConnectedComponent)
     case fillHoles(FillHoles)
+    case removeSmallObjects(RemoveSmallObjects)
     case addGuidanceFromPoints(AddGuidanceFromPoints)
     case spatialCropGuidance(SpatialCropGuidance)
     case resizeGuidance
@@ -70,6 +71,7 @@ public enum Transform: Sendable {
         case .asDiscrete(let t): image.tensor = t(image.tensor)
         case .keepLargestConnectedComponent(let t): image.tensor = try t(image.tensor)
         case .fillHoles(let t): image.tensor = try t(image.tensor)
+        case .removeSmallObjects(let t): image = try t(image)
         case .addGuidanceFromPoints(let t):
             let shape = t.spatialDims == 2 && image.spatialRank == 2 ? [image.channels] + image.spatialShape : image.spatialShape
             state.guidance = try t(foreground: state.foreground, background: state.background,
@@ -112,6 +114,7 @@ public enum Transform: Sendable {
         case .asDiscrete: "AsDiscreted"
         case .keepLargestConnectedComponent: "KeepLargestConnectedComponentd"
         case .fillHoles: "FillHolesd"
+        case .removeSmallObjects: "RemoveSmallObjectsd"
         case .addGuidanceFromPoints: "AddGuidanceFromPointsd"
         case .spatialCropGuidance: "SpatialCropGuidanced"
         case .resizeGuidance: "ResizeGuidanced"

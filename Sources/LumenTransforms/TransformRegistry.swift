@@ -31,6 +31,7 @@ public enum TransformRegistry {
         "AsDiscreted": ["argmax", "threshold", "threshold_values", "logit_thresh", "to_onehot", "rounding"],
         "KeepLargestConnectedComponentd": ["applied_labels", "is_onehot", "independent", "connectivity", "num_components"],
         "FillHolesd": ["applied_labels", "connectivity"],
+        "RemoveSmallObjectsd": ["min_size", "connectivity", "independent_channels", "by_measure", "pixdim"],
         "AddGuidanceFromPointsd": ["spatial_dims", "depth_first", "axis"],
         "SpatialCropGuidanced": ["spatial_size", "margin"],
         "ResizeGuidanced": [],
@@ -157,6 +158,11 @@ public enum TransformRegistry {
                 numComponents: try a.int("num_components") ?? 1))
         case "FillHolesd":
             return .fillHoles(FillHoles(appliedLabels: try a.ints("applied_labels"), connectivity: try a.int("connectivity")))
+        case "RemoveSmallObjectsd":
+            return .removeSmallObjects(RemoveSmallObjects(
+                minSize: try a.double("min_size") ?? 64, connectivity: try a.int("connectivity") ?? 1,
+                independentChannels: try a.bool("independent_channels") ?? true, byMeasure: try a.bool("by_measure") ?? false,
+                pixdim: try a.doubles("pixdim")))
         case "AddGuidanceFromPointsd":
             return .addGuidanceFromPoints(AddGuidanceFromPoints(spatialDims: try a.int("spatial_dims") ?? 3,
                                                                 depthFirst: try a.bool("depth_first") ?? true, axis: try a.int("axis") ?? 0))

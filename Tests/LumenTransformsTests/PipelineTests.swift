@@ -143,6 +143,18 @@ struct ComponentTests {
         #expect(throws: TransformError.self) { try KeepLargestConnectedComponent(connectivity: 4)(x) }
     }
 
+    @Test("remove small objects refuses what MONAI would misread")
+    func smallObjectsRefusals() throws {
+        let x = Self.corner()
+        #expect(try RemoveSmallObjects(minSize: 8)(ImageData(tensor: x)).tensor.data.reduce(0, +) == 27)
+        let oneHot = Tensor(shape: [2, 6, 6, 6], data: x.data + x.data.map { 1 - $0 })
+        #expect(throws: TransformError.self) { try RemoveSmallObjects()(ImageData(tensor: oneHot)) }
+        #expect(throws: TransformError.self) { try RemoveSmallObjects(connectivity: 5)(ImageData(tensor: x)) }
+        var fractional = x
+        fractional.data[0] = 0.5
+        #expect(throws: TransformError.self) { try RemoveSmallObjects()(ImageData(tensor: fractional)) }
+    }
+
     @Test("fill holes fills a closed cavity, not one open to the border")
     func fillHoles() throws {
         var x = Tensor(zeros: [1, 7, 7, 7])

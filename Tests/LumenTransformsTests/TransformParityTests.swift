@@ -11,7 +11,7 @@ struct TransformParityTests {
     static let kinds: Set<String> = [
         "Orientationd", "Spacingd", "ScaleIntensityRanged", "NormalizeIntensityd", "ScaleIntensityd", "Resized",
         "SpatialPadd", "SpatialCropd", "CenterSpatialCropd", "CropForegroundd", "Activationsd", "AsDiscreted",
-        "KeepLargestConnectedComponentd", "FillHolesd",
+        "KeepLargestConnectedComponentd", "FillHolesd", "RemoveSmallObjectsd",
     ]
 
     @Test("output and affine equal MONAI's", arguments: Fixture.names(kinds))
@@ -42,7 +42,7 @@ struct TransformParityTests {
             print("parity \(name): \(mismatched) of \(n) voxels differ, all at half-voxel ties: \(untied == 0)")
             #expect(untied == 0, "\(untied) voxels differ away from a half-voxel tie")
         } else if kind == "Orientationd" || kind.contains("Crop") || kind == "SpatialPadd" || kind == "FillHolesd"
-            || kind == "KeepLargestConnectedComponentd" || (kind == "AsDiscreted") {
+            || kind == "KeepLargestConnectedComponentd" || kind == "RemoveSmallObjectsd" || (kind == "AsDiscreted") {
             #expect(diff == 0, "\(name) must be exact")
         } else {
             #expect(diff <= 1e-4 * Fixture.scale(expected), "max |Δ| = \(diff)")

@@ -45,7 +45,7 @@ public enum SafeUnzip {
             case .directory: try fm.createDirectory(at: target, withIntermediateDirectories: true)
             case .file:
                 try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                guard fm.createFile(atPath: target.path, contents: nil), let handle = FileHandle(forWritingAtPath: target.path) else {
+                guard let handle = try? NewFile.open(target) else {
                     throw UnzipError.corrupt("cannot write \(path)")
                 }
                 defer { try? handle.close() }

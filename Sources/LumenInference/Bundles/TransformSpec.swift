@@ -20,11 +20,11 @@ enum TransformSpec {
                                         "EnsureChannelFirst", "AsChannelFirstd", "ToTensord", "ToNumpyd", "EnsureTyped",
                                         "CastToTyped", "SqueezeDimd", "Restored", "Invertd", "SaveImaged", "Writer",
                                         "ToDeviced", "CopyItemsd", "DeleteItemsd"]
-    static let post: [String] = ["Activationsd", "AsDiscreted", "KeepLargestConnectedComponentd", "FillHolesd"]
+    static let post: [String] = ["Activationsd", "AsDiscreted", "KeepLargestConnectedComponentd", "FillHolesd", "RemoveSmallObjectsd"]
     /// Steps that belong to interactive pipelines, not to whole-volume segmentation.
     static let interactiveOnly: Set<String> = ["AddGuidanceFromPointsd", "SpatialCropGuidanced", "ResizeGuidanced",
                                                 "AddGuidanceSignald", "Activationsd", "AsDiscreted",
-                                                "KeepLargestConnectedComponentd", "FillHolesd"]
+                                                "KeepLargestConnectedComponentd", "FillHolesd", "RemoveSmallObjectsd"]
 
     static func shortName(_ entry: JSONValue) -> String? {
         (entry["name"]?.string ?? entry["_target_"]?.string ?? entry["path"]?.string).map {
@@ -58,7 +58,8 @@ enum TransformSpec {
             case "Activationsd", "Activations":
                 if args["softmax"]?.bool == true { steps.append(.softmax) }
                 if args["sigmoid"]?.bool == true { steps.append(.sigmoid) }
-            case "KeepLargestConnectedComponentd", "KeepLargestConnectedComponent", "FillHolesd", "FillHoles":
+            case "KeepLargestConnectedComponentd", "KeepLargestConnectedComponent", "FillHolesd", "FillHoles",
+                 "RemoveSmallObjectsd", "RemoveSmallObjects":
                 do { steps.append(.labels(try TransformRegistry.make(entry))) } catch let error as TransformError {
                     throw BundleError.badArgument(file: file, key: key, detail: error.description)
                 }

@@ -67,7 +67,8 @@ public enum SegmentationTask {
                 case .argmax: t = argmax(t); discrete = true
                 case .threshold(let v): t.data = t.data.map { $0 >= v ? 1 : 0 }; discrete = true
                 case .labels(let transform):
-                    var state = TransformState(image: ImageData(tensor: t))
+                    // The model grid's affine, so sizes in mm (RemoveSmallObjectsd by_measure) are the image's.
+                    var state = TransformState(image: ImageData(tensor: t, affine: image.affine))
                     try transform.apply(&state)
                     t = state.image.tensor
                 }

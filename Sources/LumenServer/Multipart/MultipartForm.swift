@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LumenIO
 
 /// A received multipart form: text fields in memory, file parts already on disk.
 struct MultipartForm: Sendable {
@@ -55,8 +56,7 @@ struct MultipartForm: Sendable {
                         if let fileName = HeaderParameters.fileName(disposition: disposition) {
                             let ext = Self.extensionOf(fileName)
                             let url = staging.appendingPathComponent("upload-\(UUID().uuidString)\(ext)")
-                            guard FileManager.default.createFile(atPath: url.path, contents: nil),
-                                  let handle = FileHandle(forWritingAtPath: url.path) else {
+                            guard let handle = try? NewFile.open(url) else {
                                 throw ServerError.internalFailure("cannot create an upload file in \(staging.path)")
                             }
                             current = (name, handle, url, fileName.isEmpty ? "upload.nii.gz" : fileName, [], 0)

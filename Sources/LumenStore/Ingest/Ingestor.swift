@@ -92,8 +92,8 @@ public struct Ingestor: Sendable {
         let contents = scrub ? try series.scrubbed(salt: try store.uidSalt()) : series.files.map(\.bytes)
         for (i, bytes) in contents.enumerated() {
             let url = dicomDir.appendingPathComponent(String(format: "%05d.dcm", i + 1))
-            guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else {
-                throw StoreError.io(path: work.path, reason: "cannot write the working copy of the series")
+            do { try Data(bytes).write(to: url) } catch {
+                throw StoreError.io(path: work.path, reason: "cannot write the working copy of the series: \(error.localizedDescription)")
             }
         }
         let outputs = try Dcm2niix(executable: dcm2niix).convert(folder: dicomDir, output: niftiDir)

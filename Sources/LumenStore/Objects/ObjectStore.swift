@@ -53,9 +53,9 @@ struct ObjectStore: Sendable {
             throw StoreError.io(path: source.path, reason: "cannot open for reading")
         }
         defer { try? input.close() }
-        guard FileManager.default.createFile(atPath: destination.path, contents: nil),
-              let output = FileHandle(forWritingAtPath: destination.path) else {
-            throw StoreError.io(path: destination.path, reason: "cannot create the file")
+        let output: FileHandle
+        do { output = try NewFile.open(destination) } catch {
+            throw StoreError.io(path: destination.path, reason: "cannot create the file: \(error)")
         }
         defer { try? output.close() }
         var hasher = SHA256()
