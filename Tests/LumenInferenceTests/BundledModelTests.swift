@@ -49,4 +49,20 @@ struct BundledModelTests {
         #expect(Self.dice(predicted, truth, 1, 9) > 0.8, "vertebrae")
         #expect(Self.dice(predicted, truth, 2, 10) > 0.7, "ribs")
     }
+
+    /// Held-out phantoms 4 (the scan stops above the pelvis; the network alone leaves a
+    /// 3-voxel hip speck there) and 7 (most of a pelvis in view).
+    @Test("bones bundle: no pelvis where there is none, the pelvis where there is one", arguments: [4, 7])
+    func pelvis(index: Int) throws {
+        let model = try ModelBundle.loadMMAR(Self.bundle.deletingLastPathComponent().appendingPathComponent("bones"))
+        let phantom = try Phantom.generate(seed: 2000, index: index, size: .small)
+        let (labels, _) = try SegmentationTask.run(model, on: phantom.image)
+        let truth = phantom.label.tensor.data, predicted = labels.tensor.data
+        if truth.contains(11) {
+            #expect(Self.dice(predicted, truth, 3, 11) > 0.9, "hip")
+        } else {
+            let stray = predicted.filter { $0 == 3 }.count
+            #expect(stray == 0, "hip voxels on a scan without a pelvis")
+        }
+    }
 }
