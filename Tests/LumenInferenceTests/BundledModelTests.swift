@@ -50,6 +50,21 @@ struct BundledModelTests {
         #expect(Self.dice(predicted, truth, 2, 10) > 0.7, "ribs")
     }
 
+    /// A held-out 1 mm phantom: the artery tree is found on the input's own grid, and the
+    /// portal vein beside it is left out.
+    @Test("hepatic arteries bundle: the tree on an unseen 1 mm phantom")
+    func hepaticArteries() throws {
+        let model = try ModelBundle.loadMMAR(Self.bundle.deletingLastPathComponent().appendingPathComponent("hepatic_arteries"))
+        #expect(model.labels == ["hepatic_artery"])
+        let phantom = try Phantom.generate(seed: 2000, index: 3, size: .medium)
+        let (labels, _) = try SegmentationTask.run(model, on: phantom.image)
+        #expect(labels.spatialShape == phantom.image.spatialShape)
+        #expect(labels.geometry == phantom.image.geometry)
+        let truth = phantom.label.tensor.data, predicted = labels.tensor.data
+        #expect(Self.dice(predicted, truth, 1, 12) > 0.6, "hepatic artery")
+        #expect(Self.dice(predicted, truth, 1, 8) < 0.05, "the portal vein is not an artery")
+    }
+
     /// Held-out phantoms 4 (the scan stops above the pelvis; the network alone leaves a
     /// 3-voxel hip speck there) and 7 (most of a pelvis in view).
     @Test("bones bundle: no pelvis where there is none, the pelvis where there is one", arguments: [4, 7])

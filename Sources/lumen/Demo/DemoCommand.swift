@@ -16,7 +16,7 @@ struct DemoCommand: AsyncParsableCommand {
         """)
 
     @Option(help: "Where the CT, the results and the demo's datastore go.") var output = "demo-output"
-    @Option(help: "Phantom size: full (0.6–1.0 mm, 1–5 mm slices) or small (2 mm).") var size = "full"
+    @Option(help: "Phantom size: full (0.6–1.0 mm, 1–5 mm slices), medium (1 mm, 1.25 mm slices) or small (2 mm).") var size = "full"
     @Option(help: "Phantom seed.") var seed: UInt64 = 42
     @Option(help: "Port for the demo server (loopback only).") var port = 8123
     @Option(help: "Model directories to serve.") var models = ["mmar"]
@@ -26,7 +26,7 @@ struct DemoCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var report = DemoReport()
         let start = Date()
-        guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full or small") }
+        guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full, medium or small") }
         let phantom = try Phantom.generate(seed: seed, index: 0, size: size)
         let ct = out.appendingPathComponent("ct.nii.gz")
         try phantom.image.write(to: ct, datatype: .int16)
