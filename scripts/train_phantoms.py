@@ -50,10 +50,11 @@ def remap(values):
     return lambda x: torch.as_tensor(lut[np.asarray(x, dtype=np.int64)])
 
 
-def crop(image, label, patch, focus=None, negatives=None):
+def crop(image, label, patch, focus=None, negatives=None, foreground=None):
     """A random patch, centred on foreground two times in three so small organs are seen
     (on label `focus` when given: a structure few phantoms contain; one time in five on a
-    voxel of `negatives`, the case's look-alike coordinates: what the model must learn to leave out)."""
+    voxel of `negatives`, the case's look-alike coordinates: what the model must learn to leave out).
+    `foreground` is the case's foreground coordinates, found once when it was loaded."""
     if patch is None:
         return {"image": image, "label": label}
     shape = image.shape[1:]
@@ -62,9 +63,8 @@ def crop(image, label, patch, focus=None, negatives=None):
         centre = fg[np.random.randint(len(fg))].tolist()
     elif negatives is not None and len(negatives) and np.random.rand() < 0.2:
         centre = negatives[np.random.randint(len(negatives))].tolist()
-    elif np.random.rand() < 0.67 and label.sum() > 0:
-        fg = torch.nonzero(label[0])
-        centre = fg[np.random.randint(len(fg))].tolist()
+    elif np.random.rand() < 0.67 and len(foreground):
+        centre = foreground[np.random.randint(len(foreground))].tolist()
     else:
         centre = [np.random.randint(s) for s in shape]
     start = [int(min(max(c - p // 2, 0), s - p)) for c, p, s in zip(centre, patch, shape)]
@@ -106,7 +106,7 @@ def main():
                     ScaleIntensityRanged(keys="image", **intensity)]
                    + ([SpatialPadd(keys=["image", "label"], spatial_size=volume)] if volume else []))
     lut = remap(task["phantom_values"])
-    images, labels, negatives = [], [], []
+    images, labels, negatives, foreground = [], [], [], []
     for f in files:
         d = load(f)
         raw = d["label"].as_tensor()
@@ -114,6 +114,7 @@ def main():
             raw = raw[:, :volume[0], :volume[1], :volume[2]]
         images.append(d["image"].as_tensor()[:, :raw.shape[1], :raw.shape[2], :raw.shape[3]].float())
         labels.append(lut(raw).long())
+        foreground.append(torch.nonzero(labels[-1][0]))
         if "negatives" in task:   # coordinates found once per case, not once per patch
             negatives.append(torch.nonzero(torch.as_tensor(np.isin(np.asarray(raw[0]), task["negatives"]))))
     print(f"{len(images)} cases, shape {tuple(images[0].shape)}, device {device}", flush=True)
@@ -142,7 +143,7 @@ def main():
             for b in range(args.batch):
                 if np.random.rand() < args.focus_share:
                     idx[b], focus[b] = having[np.random.randint(len(having))], args.focus_label
-        batch = [augment(crop(images[i], labels[i], args.patch, f, negatives[i] if negatives else None))
+        batch = [augment(crop(images[i], labels[i], args.patch, f, negatives[i] if negatives else None, foreground[i]))
                  for i, f in zip(idx, focus)]
         x = torch.stack([b["image"] for b in batch]).to(device)
         y = torch.stack([b["label"] for b in batch]).to(device)

@@ -33,11 +33,17 @@ public struct RemoveSmallObjects: Sendable {
         guard connectivity >= 1 && connectivity <= r + 1 else {
             throw TransformError.badArgument(transform: name, argument: "connectivity", detail: "must be 1…\(r + 1) for \(r)-D images, got \(connectivity)")
         }
-        if let bad = x.data.first(where: { $0 < 0 || $0 != $0.rounded() }) {
-            throw TransformError.badInput(transform: name, detail: "labels must be whole numbers ≥ 0, found \(bad)")
+        // One pass: labels checked, their voxel counts taken (labels are small whole numbers).
+        var counts: [Int] = []
+        for v in x.data {
+            guard v >= 0, v == v.rounded(), v < 65_536 else {
+                throw TransformError.badInput(transform: name, detail: "labels must be whole numbers 0…65535, found \(v)")
+            }
+            let label = Int(v)
+            if label >= counts.count { counts += [Int](repeating: 0, count: label + 1 - counts.count) }
+            counts[label] += 1
         }
-        let first = x.data.first ?? 0
-        if !x.data.contains(where: { $0 != first }) { return image }
+        if counts.filter({ $0 > 0 }).count <= 1 { return image }
         var limit = minSize
         if byMeasure {
             var voxel = (pixdim.map { $0.count == 1 ? [Double](repeating: $0[0], count: r) : $0 } ?? Matrix.spacing(image.affine)).reduce(1, *)
@@ -45,13 +51,10 @@ public struct RemoveSmallObjects: Sendable {
             limit = (minSize / voxel).rounded(.up)
         }
         var out = image
-        let labelled = independentChannels && (x.data.max() ?? 0) > 1
-        if labelled {
-            var counts: [Float: Int] = [:]
-            for v in x.data { counts[v, default: 0] += 1 }
-            let small = Set(counts.filter { $0.key != 0 && Double($0.value) <= limit }.keys)
-            if small.isEmpty { return image }
-            for i in out.tensor.data.indices where small.contains(out.tensor.data[i]) { out.tensor.data[i] = 0 }
+        if independentChannels && counts.count > 2 {
+            let small = counts.indices.map { $0 != 0 && counts[$0] > 0 && Double(counts[$0]) <= limit }
+            if !small.contains(true) { return image }
+            for i in out.tensor.data.indices where small[Int(out.tensor.data[i])] { out.tensor.data[i] = 0 }
             return out
         }
         let (s, real, c) = try componentGeometry(x, connectivity: min(connectivity, r), transform: name)
