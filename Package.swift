@@ -57,7 +57,7 @@ let package = Package(
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN", "LumenIO"], swiftSettings: niftiSwift),
-        .testTarget(name: "LumenIOTests", dependencies: ["LumenIO"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenIOTests", dependencies: ["LumenIO", "LumenPhantom"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTransformsTests", dependencies: ["LumenTransforms", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenIO", "LumenPhantom"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),

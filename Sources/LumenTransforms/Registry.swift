@@ -12,6 +12,10 @@ public struct TransformState: Sendable {
     /// Deepgrow: the guidance derived from the clicks, and the crop it caused.
     public var guidance: Guidance?
     public var guidanceCrop: SpatialCropGuidance.Record?
+    /// The most voxels (times channels) a step may allocate for a new grid: the
+    /// server's `max_voxels`, so an upload's geometry cannot make a resampling
+    /// step ask for more memory than the upload itself was allowed.
+    public var maxVoxels: Int = 1 << 30
 
     public init(image: ImageData, foreground: [[Int]] = [], background: [[Int]] = [], originalShape: [Int] = []) {
         self.image = image; self.foreground = foreground; self.background = background; self.originalShape = originalShape
@@ -53,7 +57,7 @@ public enum Transform: Sendable {
         case .orientation(let t):
             let (out, r) = try t(image); image = out; state.records.append(.orientation(r))
         case .spacing(let t):
-            let (out, r) = t(image); image = out; state.records.append(.spacing(r))
+            let (out, r) = try t(image, maxVoxels: state.maxVoxels); image = out; state.records.append(.spacing(r))
         case .scaleIntensityRange(let t): image = t(image)
         case .normalizeIntensity(let t): image = try t(image)
         case .scaleIntensity(let t): image = t(image)

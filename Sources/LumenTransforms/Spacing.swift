@@ -22,7 +22,11 @@ public struct Spacing: Sendable {
 
     /// The output grid (affine and shape) for an input grid, as MONAI's
     /// zoom_affine + compute_shape_offset compute it.
-    public func grid(affine a: [[Double]], shape: [Int]) -> ([[Double]], [Int]) {
+    ///
+    /// An upload's header decides the input affine, so the output size is
+    /// computed in floating point and refused before anything is allocated when
+    /// it is not a whole number of voxels within `maxVoxels`.
+    public func grid(affine a: [[Double]], shape: [Int], maxVoxels: Int = Int.max) throws -> ([[Double]], [Int]) {
         let r = shape.count
         let rzs = Matrix.linear(a)
         let d0 = Matrix.spacing(a)
@@ -42,10 +46,11 @@ public struct Spacing: Sendable {
         for dim in 0..<r { corners = corners.flatMap { c in [0.0, Double(shape[dim] - 1)].map { c + [$0] } } }
         corners = corners.map { $0 + [1] }
         let mapped = corners.map { Matrix.apply(toOut, $0) }
-        let outShape = (0..<r).map { dim -> Int in
+        let sizes = (0..<r).map { dim -> Double in
             let values = mapped.map { $0[dim] }
-            return Int(((values.max()! - values.min()!) + 1).rounded(.toNearestOrEven))
+            return ((values.max()! - values.min()!) + 1).rounded(.toNearestOrEven)
         }
+        let outShape = try Self.checkedShape(sizes, input: shape, maxVoxels: maxVoxels)
         // The corner that is smallest in every output direction keeps its world position.
         var offset: [Double]?
         for c in mapped.indices {
@@ -65,9 +70,9 @@ public struct Spacing: Sendable {
     }
 
     /// Expects a 2-D or 3-D channel-first image with a matching affine (`Transform.apply` checks that first).
-    public func callAsFunction(_ image: ImageData) -> (ImageData, Record) {
+    public func callAsFunction(_ image: ImageData, maxVoxels: Int = Int.max) throws -> (ImageData, Record) {
         let r = image.spatialRank
-        let (b, outShape) = grid(affine: image.affine, shape: image.spatialShape)
+        let (b, outShape) = try grid(affine: image.affine, shape: image.spatialShape, maxVoxels: max(maxVoxels / max(image.channels, 1), 1))
         let transform = Matrix.multiply(Matrix.inverse(image.affine), b)
         let near = { (m: [[Double]], n: [[Double]]) in (0...r).allSatisfy { i in (0...r).allSatisfy { j in abs(m[i][j] - n[i][j]) <= 1e-3 } } }
         let same = outShape == image.spatialShape && (near(b, image.affine) || near(transform, Matrix.identity(r + 1)))
@@ -82,5 +87,19 @@ public struct Spacing: Sendable {
         if record.unchanged { return tensor }
         let transform = Matrix.multiply(Matrix.inverse(record.outputAffine), record.inputAffine)
         return Resample.apply(tensor, transform: transform, outShape: record.inputShape, mode: mode)
+    }
+
+    /// Whole, positive sizes whose product fits `maxVoxels`; anything else is
+    /// an input whose spacing makes the working grid impossible to hold.
+    static func checkedShape(_ sizes: [Double], input: [Int], maxVoxels: Int) throws -> [Int] {
+        var total = 1.0
+        for s in sizes { total *= s }
+        guard sizes.allSatisfy({ $0.isFinite && $0 >= 1 }), total <= Double(maxVoxels),
+              case let shape = sizes.compactMap({ Int(exactly: $0) }), shape.count == sizes.count else {
+            let shown = sizes.map { $0.isFinite && abs($0) < 1e15 ? String(Int($0)) : String($0) }.joined(separator: " × ")
+            throw TransformError.badInput(transform: "Spacingd",
+                detail: "resampling the \(input.map(String.init).joined(separator: " × ")) input to the model's spacing gives a \(shown) grid, over the limit of \(maxVoxels) voxels; check the image's voxel size (pixdim / sform) or crop it")
+        }
+        return shape
     }
 }

@@ -21,6 +21,13 @@ import Testing
     @Test func absurdSizeIsRefused() {
         var png = PNGImage.grey(width: 1, height: 1, pixels: [0])
         png[16] = 0x7F
-        #expect(throws: PNGError.absurdSize(width: 0x7F00_0001, height: 1)) { try PNGImage.size(of: png) }
+        #expect(throws: PNGError.absurdSize(width: 0x7F00_0001, height: 1, limit: PNGImage.maxPixels)) { try PNGImage.size(of: png) }
+    }
+
+    /// Regression: a 900-byte request claiming 32768 × 32768 made fixpolygon draw a 1-gigapixel mask (5.3 GB).
+    @Test func sidesInRangeButTooManyPixelsIsRefused() {
+        var png = PNGImage.grey(width: 1, height: 1, pixels: [0])
+        png.replaceSubrange(16..<24, with: [0, 0, 0x80, 0, 0, 0, 0x80, 0])
+        #expect(throws: PNGError.absurdSize(width: 32768, height: 32768, limit: PNGImage.maxPixels)) { try PNGImage.size(of: png) }
     }
 }

@@ -100,10 +100,10 @@ struct InverseTests {
     }
 
     @Test("spacing there and back with nearest returns the labels")
-    func spacing() {
+    func spacing() throws {
         let x = Tensor(shape: [1, 9, 8, 6], data: (0..<432).map { Float($0 % 17) })
         let image = ImageData(tensor: x, affine: [[1.1, 0, 0, 3], [0, 1.3, 0, -2], [0, 0, 2.5, 7], [0, 0, 0, 1]])
-        let (out, record) = Spacing(pixdim: [0.55, 0.65, 1.25], mode: .nearest)(image)
+        let (out, record) = try Spacing(pixdim: [0.55, 0.65, 1.25], mode: .nearest)(image)
         #expect(out.spatialShape == [17, 15, 11])
         #expect(Fixture.maxDiff(Spacing.invert(out.tensor, record, mode: .nearest), x) == 0)
     }

@@ -25,7 +25,7 @@ struct SpeedTests {
         } } }
         let image = ImageData(tensor: Tensor(shape: [1] + shape, data: data),
                               affine: [[0.7, 0, 0, 0], [0, 0.7, 0, 0], [0, 0, 1.25, 0], [0, 0, 0, 1]])
-        let (spaced, record) = Self.time("Spacing 0.7×0.7×1.25 → 1.5×1.5×2 (bilinear)") { Spacing(pixdim: [1.5, 1.5, 2])(image) }
+        let (spaced, record) = try Self.time("Spacing 0.7×0.7×1.25 → 1.5×1.5×2 (bilinear)") { try Spacing(pixdim: [1.5, 1.5, 2])(image) }
         #expect(spaced.spatialShape == [239, 239, 125])
         let back = Self.time("Spacing inverse → 512×512×200 (nearest)") { Spacing.invert(spaced.tensor, record, mode: .nearest) }
         #expect(back.shape == image.tensor.shape)

@@ -8,6 +8,7 @@ public enum UnzipError: Error, CustomStringConvertible, Equatable {
     case tooLarge(limit: Int)
     case tooManyEntries(limit: Int)
     case corrupt(String)
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,7 @@ public enum UnzipError: Error, CustomStringConvertible, Equatable {
         case .tooLarge(let limit): "the zip unpacks to more than \(limit >> 20) MiB; an MMAR for serving needs only config/ and models/"
         case .tooManyEntries(let limit): "the zip holds more than \(limit) entries"
         case .corrupt(let why): "the zip is damaged: \(why)"
+        case .conflict(let path): "the zip holds \"\(path)\" twice, or both as a file and as a folder; each path may appear once"
         }
     }
 }
@@ -31,6 +33,19 @@ public enum SafeUnzip {
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         var written = 0, count = 0
+        // Every path taken so far and whether it is a folder: an entry may not
+        // reuse a path, nor put a file where a folder is or the other way round.
+        var taken: [String: Bool] = [:]
+        func claim(_ parts: [Substring], folder: Bool, entry: String) throws {
+            for depth in 1..<parts.count {
+                let prefix = parts[0..<depth].joined(separator: "/")
+                if taken[prefix] == false { throw UnzipError.conflict(entry) }
+                taken[prefix] = true
+            }
+            let whole = parts.joined(separator: "/")
+            if let existing = taken[whole], !(existing && folder) { throw UnzipError.conflict(entry) }
+            taken[whole] = folder
+        }
         for entry in archive {
             count += 1
             guard count <= maxEntries else { throw UnzipError.tooManyEntries(limit: maxEntries) }
@@ -40,11 +55,16 @@ public enum SafeUnzip {
                 throw UnzipError.unsafePath(entry.path)
             }
             let target = parts.reduce(directory) { $0.appendingPathComponent(String($1)) }
+            if entry.type == .symlink { throw UnzipError.link(entry.path) }
+            try claim(parts, folder: entry.type == .directory, entry: entry.path)
+            // Folder errors would carry the server's staging path; the client gets the entry's own.
+            let folder = entry.type == .directory ? target : target.deletingLastPathComponent()
+            do { try fm.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+                throw UnzipError.corrupt("cannot unpack \(path)")
+            }
             switch entry.type {
-            case .symlink: throw UnzipError.link(entry.path)
-            case .directory: try fm.createDirectory(at: target, withIntermediateDirectories: true)
+            case .symlink, .directory: break
             case .file:
-                try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                 guard let handle = try? NewFile.open(target) else {
                     throw UnzipError.corrupt("cannot write \(path)")
                 }

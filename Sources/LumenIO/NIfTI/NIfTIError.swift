@@ -18,6 +18,8 @@ public enum NIfTIError: Error, Equatable, CustomStringConvertible {
     case readFailed(file: String)
     case writeFailed(file: String, reason: String)
     case shapeMismatch(file: String, expected: [Int], got: [Int])
+    /// A header field outside what a scan can be; `detail` says the allowed range.
+    case invalidHeader(file: String, field: String, detail: String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,8 @@ public enum NIfTIError: Error, Equatable, CustomStringConvertible {
             return "\(f): libnifti could not read the file"
         case .writeFailed(let f, let reason):
             return "\(f): could not write: \(reason)"
+        case .invalidHeader(let f, let field, let detail):
+            return "\(f): header field \(field) \(detail)"
         case .shapeMismatch(let f, let expected, let got):
             return "\(f): data shape \(got) does not match the reference geometry \(expected)"
         }

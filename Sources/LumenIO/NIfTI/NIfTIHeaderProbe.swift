@@ -65,8 +65,11 @@ struct NIfTIHeaderProbe {
         }
         guard voxels <= maxVoxels else { throw NIfTIError.tooManyVoxels(file: name, dims: dims, limit: maxVoxels) }
 
-        let offset = Int(raw.float32(at: 108, swapped: swapped))
-        let probe = NIfTIHeaderProbe(datatype: datatype, dims: dims, voxelOffset: isPair ? max(offset, 0) : max(offset, 352),
+        let fields = NIfTIHeaderFields(raw: raw, swapped: swapped, file: name)
+        try fields.checkBitpix(datatype)
+        try fields.checkSpatialFields(ndim: ndim)
+        let offset = try fields.voxelOffset(isPair: isPair, fileSize: compressed ? nil : Self.fileSize(imagePath))
+        let probe = NIfTIHeaderProbe(datatype: datatype, dims: dims, voxelOffset: offset,
                                      headerPath: headerPath, imagePath: imagePath, compressed: compressed)
         try probe.checkPlainSize(name: name)
         return probe
@@ -76,13 +79,17 @@ struct NIfTIHeaderProbe {
     /// which is cheaper and clearer than waiting for libnifti's short read.
     private func checkPlainSize(name: String) throws {
         guard !imagePath.hasSuffix(".gz") else { return }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: imagePath)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        let size = Self.fileSize(imagePath)
         let available = max(size - voxelOffset, 0)
         if available < dataBytes {
             throw NIfTIError.truncatedData(file: (imagePath as NSString).lastPathComponent,
                                            expected: dataBytes, available: available)
         }
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
     }
 
     private static func paths(for path: String, name: String) throws -> (String, String, Bool) {

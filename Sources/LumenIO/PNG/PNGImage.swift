@@ -3,13 +3,13 @@ import Foundation
 public enum PNGError: Error, CustomStringConvertible, Equatable {
     case notPNG
     case truncated
-    case absurdSize(width: Int, height: Int)
+    case absurdSize(width: Int, height: Int, limit: Int)
 
     public var description: String {
         switch self {
         case .notPNG: "not a PNG file (the 8-byte PNG signature is missing)"
         case .truncated: "the PNG ends before its IHDR header is complete"
-        case .absurdSize(let w, let h): "the PNG claims \(w)×\(h) pixels; send a real slice"
+        case .absurdSize(let w, let h, let limit): "the PNG claims \(w)×\(h) pixels; a slice may have at most \(limit) pixels and 32768 per side"
         }
     }
 }
@@ -22,13 +22,19 @@ public enum PNGImage {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// Width and height from the IHDR chunk, which the format requires first.
-    public static func size(of data: [UInt8]) throws -> (width: Int, height: Int) {
+    /// The most pixels a slice may claim: 8192², well above any CT slice, and
+    /// what bounds the mask a fixpolygon request makes the server draw.
+    public static let maxPixels = 1 << 26
+
+    public static func size(of data: [UInt8], maxPixels: Int = maxPixels) throws -> (width: Int, height: Int) {
         guard data.count >= 8, Array(data[0..<8]) == signature else { throw PNGError.notPNG }
         guard data.count >= 24 else { throw PNGError.truncated }
         guard Array(data[12..<16]) == Array("IHDR".utf8) else { throw PNGError.notPNG }
         func be32(_ o: Int) -> Int { data[o..<(o + 4)].reduce(0) { $0 << 8 | Int($1) } }
         let (w, h) = (be32(16), be32(20))
-        guard w > 0, h > 0, w <= 1 << 15, h <= 1 << 15 else { throw PNGError.absurdSize(width: w, height: h) }
+        guard w > 0, h > 0, w <= 1 << 15, h <= 1 << 15, w * h <= maxPixels else {
+            throw PNGError.absurdSize(width: w, height: h, limit: maxPixels)
+        }
         return (w, h)
     }
 

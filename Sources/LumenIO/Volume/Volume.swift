@@ -52,6 +52,9 @@ extension Volume {
         let name = url.lastPathComponent
         guard let nim = nifti_image_read(probe.headerPath, 0) else { throw NIfTIError.readFailed(file: name) }
         let owner = NIfTIImage(taking: nim)
+        let spatialDims = [Int(nim.pointee.nx), Int(nim.pointee.ny), Int(nim.pointee.nz)]
+        let grid = geometry(of: nim.pointee, spatial: spatialDims)
+        try NIfTIHeaderFields.checkAffine(grid.affine, file: name, field: grid.source.rawValue)
         let data = try VoxelReader.read(probe, into: nim, name: name)
         defer { free(data) }
         let image = nim.pointee
@@ -62,7 +65,7 @@ extension Volume {
         let values = VoxelCodec.decode(data, datatype: probe.datatype, spatial: spatial, channels: channels,
                                        slope: scaled ? slope : 1, intercept: scaled ? intercept : 0)
         return Volume(tensor: Tensor(shape: [channels] + spatial, data: values),
-                      geometry: geometry(of: image, spatial: spatial),
+                      geometry: grid,
                       storedDatatype: probe.datatype,
                       scaling: slope != 0 ? (slope, intercept) : nil,
                       fileName: name, header: owner)

@@ -43,16 +43,29 @@ public struct ModelBundle: Sendable {
             }
             throw BundleError.missingFile(bundle: name, file: "models/model.pt")
         }
+        // An MMAR is config_aiaa.json + config_train.json + model.pt; a bundle
+        // missing its training config could not be fine-tuned or re-exported.
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config/config_train.json").path) else {
+            throw BundleError.missingFile(bundle: name, file: "config/config_train.json")
+        }
         let file = "\(name)/config/config_aiaa.json"
         let aiaa = try readJSON(aiaaURL, file: file)
-        let typeName = aiaa["type"]?.string ?? "segmentation"
+        guard aiaa.object != nil else {
+            throw BundleError.badJSON(file: file, detail: "must be a JSON object with at least \"type\" and \"labels\"")
+        }
+        let typeName: String
+        switch aiaa["type"] {
+        case nil: typeName = "segmentation"
+        case let value?:
+            guard let text = value.string else {
+                throw BundleError.badArgument(file: file, key: "type", detail: "must be a string: one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            typeName = text
+        }
         guard let kind = Kind(rawValue: typeName) else {
             throw BundleError.unsupportedType(file: file, type: typeName, supported: Kind.allCases.map(\.rawValue))
         }
-        let labels: [String]
-        if let list = aiaa["labels"]?.array { labels = list.compactMap(\.string) }
-        else if let single = aiaa["labels"]?.string { labels = [single] }
-        else { labels = [] }
+        let labels = try Self.labels(aiaa["labels"], file: file)
         let preList = aiaa["pre_transforms"]?.array ?? [], postList = aiaa["post_transforms"]?.array ?? []
         let metaData = aiaa["inference"]?["meta_data"]?.object ?? [:]
         var pre: [PreStep] = [], post: [PostStep] = []
@@ -67,10 +80,18 @@ public struct ModelBundle: Sendable {
             interactive = .dextr3d(try InteractiveSpec.dextr3d(pre: preList, post: postList, file: file))
         }
         let args = aiaa["inference"]?["AIAA"]?["args"] ?? aiaa["inference"] ?? .object([:])
+        let roi = args["roi"]?.array?.compactMap(\.int) ?? []
+        guard roi.allSatisfy({ (1...4096).contains($0) }), roi.count == (args["roi"]?.array?.count ?? 0) else {
+            throw BundleError.badArgument(file: file, key: "inference.roi", detail: "must be whole numbers from 1 to 4096")
+        }
+        let overlap = args["overlap"]?.double ?? 0.25
+        guard (0..<1).contains(overlap) else {
+            throw BundleError.badArgument(file: file, key: "inference.overlap", detail: "must be at least 0 and below 1, got \(overlap)")
+        }
         let inferer = InfererSpec(
             slidingWindow: args["scanning_window"]?.bool ?? (args["roi"] != nil),
-            roi: args["roi"]?.array?.compactMap(\.int) ?? [],
-            overlap: args["overlap"]?.double ?? 0.25,
+            roi: roi,
+            overlap: overlap,
             gaussian: (args["mode"]?.string ?? args["sw_mode"]?.string) == "gaussian")
 
         let checkpoint = try CheckpointLoader.load(weightsURL)
@@ -105,6 +126,16 @@ public struct ModelBundle: Sendable {
             }
         }
         return nil
+    }
+
+    /// `labels`: a list of names, or one name; anything else is a config mistake.
+    static func labels(_ value: JSONValue?, file: String) throws -> [String] {
+        guard let value else { return [] }
+        if let single = value.string { return [single] }
+        guard let list = value.array, case let names = list.compactMap(\.string), names.count == list.count else {
+            throw BundleError.badArgument(file: file, key: "labels", detail: "must be a list of label names (strings)")
+        }
+        return names
     }
 
     static func readJSON(_ url: URL, file: String) throws -> JSONValue {

@@ -9,7 +9,8 @@ import LumenTransforms
 /// slice only (Slicer unions the whole reply into the segment); 3-D replies
 /// carry `crop`, the IJK box actually inferred, so edits elsewhere survive.
 public enum DeepgrowTask {
-    public static func run(_ bundle: ModelBundle, image volume: Volume, clicks: Clicks) throws -> TaskResult {
+    public static func run(_ bundle: ModelBundle, image volume: Volume, clicks: Clicks,
+                           maxVoxels: Int = Volume.defaultMaxVoxels) throws -> TaskResult {
         guard case .deepgrow(let spec) = bundle.interactive else {
             throw InferenceError.badInput("\(bundle.name) is not a deepgrow model")
         }
@@ -45,16 +46,16 @@ public enum DeepgrowTask {
                 // the clicked slice gives that slice exactly, without touching the rest of the volume.
                 var plane = ImageData(tensor: DepthAxis.slice(volume.tensor, k: slice!),
                                       affine: Matrix.affineND(volume.geometry.affine, rank: 2))
-                if let spacing = spec.spacing { plane = spacing(plane).0 }
+                if let spacing = spec.spacing { plane = try spacing(plane, maxVoxels: maxVoxels).0 }
                 current = [shape[2]] + plane.spatialShape
                 image = plane
             } else if spec.depthFirst {
                 image = ImageData(tensor: DepthAxis.first(volume.tensor), affine: Matrix.affineND(volume.geometry.affine, rank: 2))
-                if let spacing = spec.spacing { image = spacing(image).0 }
+                if let spacing = spec.spacing { image = try spacing(image, maxVoxels: maxVoxels).0 }
                 current = image.tensor.shape
             } else {
                 image = ImageData(tensor: volume.tensor, affine: volume.geometry.affine)
-                if let spacing = spec.spacing { image = spacing(image).0 }
+                if let spacing = spec.spacing { image = try spacing(image, maxVoxels: maxVoxels).0 }
                 current = image.spatialShape
             }
             let guidance = try AddGuidanceFromPoints(spatialDims: spec.spatialDims, depthFirst: spec.depthFirst)(

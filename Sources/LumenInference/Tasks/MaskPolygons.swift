@@ -8,7 +8,8 @@ public enum MaskPolygons {
     public static func polygons(_ mask: Volume, density: Double = 1) -> [[[[Int]]]] {
         let s = mask.spatialShape
         let (nx, ny, nz) = (s[0], s[1], s[2])
-        let step = density >= 1 || density <= 0 ? 1 : Int((1 / density).rounded(.up))
+        // Clamped before the conversion: a ratio of 1e-300 asks for a step no Int holds.
+        let step = density >= 1 || !(density > 0) ? 1 : Int(min((1 / density).rounded(.up), Double(nx * ny + 1)))
         return (0..<nz).map { k in
             var on = [Bool](repeating: false, count: nx * ny)
             for i in 0..<nx { for j in 0..<ny { on[i * ny + j] = mask.tensor.data[(i * ny + j) * nz + k] != 0 } }

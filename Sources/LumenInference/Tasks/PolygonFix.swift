@@ -51,8 +51,15 @@ public enum PolygonFix {
         guard polygon.indices.contains(edit.vertexIndex) else {
             throw InferenceError.badInput("vertex_index \(edit.vertexIndex) is out of range: polygon \(edit.polygonIndex) has \(polygon.count) vertices")
         }
-        for point in polygon where point.count != 2 {
-            throw InferenceError.badInput("polygon \(edit.polygonIndex) has a vertex \(point) that is not [x, y]")
+        for (p, each) in polygons.enumerated() {
+            for point in each {
+                guard point.count == 2 else {
+                    throw InferenceError.badInput("polygon \(p) has a vertex \(point) that is not [x, y]")
+                }
+                guard (0..<bounds.0).contains(point[0]), (0..<bounds.1).contains(point[1]) else {
+                    throw InferenceError.badInput("polygon \(p) has a vertex \(point) outside the \(bounds.0) × \(bounds.1) image; every vertex must be a pixel of the image")
+                }
+            }
         }
         var out = polygons
         out[edit.polygonIndex] = move(polygon, vertex: edit.vertexIndex, offset: edit.offset, neighbours: edit.neighbours, bounds: bounds)
@@ -75,8 +82,10 @@ public enum PolygonFix {
                 }
                 crossings.sort()
                 for pair in stride(from: 0, to: crossings.count - 1, by: 2) {
-                    let from = Int(crossings[pair].rounded(.up)), to = Int(crossings[pair + 1].rounded(.down))
-                    if from <= to { for i in max(from, 0)...min(to, nx - 1) where to >= 0 && from < nx { set(i, j) } }
+                    // Clamped in floating point first: a crossing far outside the grid must not reach Int().
+                    let from = Int(min(max(crossings[pair].rounded(.up), 0), Double(nx)))
+                    let to = Int(min(max(crossings[pair + 1].rounded(.down), -1), Double(nx - 1)))
+                    if from <= to { for i in from...to { set(i, j) } }
                 }
             }
             for (a, b) in zip(polygon, polygon.dropFirst() + [polygon[0]]) { line(a, b, set) }

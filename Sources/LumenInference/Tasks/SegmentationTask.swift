@@ -26,10 +26,13 @@ public struct StageTimings: Sendable, CustomStringConvertible {
 /// the input's own grid (same dimensions and affine), whatever the model's
 /// working orientation and spacing.
 public enum SegmentationTask {
-    public static func run(_ bundle: ModelBundle, on volume: Volume) throws -> (labels: Volume, timings: StageTimings) {
+    public static func run(_ bundle: ModelBundle, on volume: Volume,
+                           maxVoxels: Int = Volume.defaultMaxVoxels) throws -> (labels: Volume, timings: StageTimings) {
         var timings = StageTimings()
         let prepared: TransformState = try timings.measure("pre") {
             var state = TransformState(image: ImageData(tensor: volume.tensor, affine: volume.geometry.affine))
+            // The network's output has outChannels maps on the working grid: that is what the budget must hold.
+            state.maxVoxels = maxVoxels / max(bundle.network.outChannels, 1)
             for step in bundle.pre {
                 do { try step.apply(&state) } catch let error as TransformError {
                     throw InferenceError.badInput("\(bundle.name): \(error)")

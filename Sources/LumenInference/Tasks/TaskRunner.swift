@@ -39,17 +39,20 @@ public struct TaskResult: Sendable {
 /// the dispatch. It is synchronous and compute-heavy: async callers go through
 /// `ComputePool.run`.
 public enum TaskRunner {
-    public static func run(_ bundle: ModelBundle, image: Volume, clicks: Clicks = Clicks()) throws -> TaskResult {
+    /// `maxVoxels` bounds every grid a step makes from the image's geometry
+    /// (the server passes its `max_voxels`), so memory per request is bounded.
+    public static func run(_ bundle: ModelBundle, image: Volume, clicks: Clicks = Clicks(),
+                           maxVoxels: Int = Volume.defaultMaxVoxels) throws -> TaskResult {
         switch bundle.kind {
         case .segmentation:
-            let (labels, timings) = try SegmentationTask.run(bundle, on: image)
+            let (labels, timings) = try SegmentationTask.run(bundle, on: image, maxVoxels: maxVoxels)
             var json = ResultSummary.extremePointsAndBox(labels)
             json["label_names"] = .object(Dictionary(uniqueKeysWithValues: bundle.labels.enumerated().map {
                 ($0.element, JSONValue.number(Double($0.offset + 1)))
             }))
             return TaskResult(labels: labels, json: json, timings: timings)
         case .deepgrow:
-            return try DeepgrowTask.run(bundle, image: image, clicks: clicks)
+            return try DeepgrowTask.run(bundle, image: image, clicks: clicks, maxVoxels: maxVoxels)
         case .annotation:
             return try DExtr3DTask.run(bundle, image: image, points: clicks.points)
         }

@@ -121,7 +121,10 @@ public struct InferenceService: Sendable {
     public func run(_ bundle: ModelBundle, volume: Volume, clicks: Clicks, readMs: Double,
                     stillWanted: @escaping @Sendable () -> Bool = { true }) async throws -> Outcome {
         let began = ContinuousClock.now
-        let (result, waited) = try await queue.run(stillWanted: stillWanted) { try TaskRunner.run(bundle, image: volume, clicks: clicks) }
+        let limit = maxVoxels
+        let (result, waited) = try await queue.run(stillWanted: stillWanted) {
+            try TaskRunner.run(bundle, image: volume, clicks: clicks, maxVoxels: limit)
+        }
         defer { metrics.inference(model: bundle.name, duration: ContinuousClock.now - began) }
         let start = DispatchTime.now().uptimeNanoseconds
         let data = try await encodeLabels(result.labels)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import LumenInference
 import LumenIO
+import NIOCore
 
 /// AIAA's model administration (`/admin/model/{name}`), for admins only: upload
 /// an MMAR (a zip, or `config` + weights), replace it, patch its config, unload
@@ -88,7 +89,10 @@ struct AdminRoutes: Sendable {
         let name = try Self.name(context)
         _ = try service.registry.model(name)
         guard let source = service.registry.directory(name) else { throw ServerError.notFound("model \(name) has no folder on this server") }
-        let body = try await request.body.collect(upTo: 1 << 20)
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 1 << 20) } catch is NIOTooManyBytesError {
+            throw ServerError.tooLarge("PATCH /admin/model/\(name) takes a config_aiaa.json of at most 1 MiB")
+        }
         let text = String(buffer: body)
         guard (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any] else {
             throw ServerError.badRequest("PATCH /admin/model/\(name) takes a config_aiaa.json as its JSON body")

@@ -23,7 +23,8 @@ struct PolygonRoutes: Sendable {
         defer { upload.form?.removeFiles() }
         guard let file = upload.form?.files.first else { throw ServerError.badRequest("POST /v1/mask2polygon needs the mask as a file part") }
         let params = try ClickParams.object(upload.form?.fields["params"])
-        let density = (params["more_points"] as? NSNumber)?.doubleValue ?? 1
+        // A ratio in (0, 1) thins the outline; 0 or ≥ 1 keeps every boundary pixel.
+        let density = try ParamReader(params).double("more_points", in: 0...1e6) ?? 1
         let mask = try await service.volume(fromUpload: file.url, name: file.fileName)
         guard mask.spatialShape.count == 3 else { throw ServerError.badRequest("\(file.fileName): mask2polygon needs a 3-D mask") }
         let polygons = try await ComputePool.shared.run { MaskPolygons.polygons(mask, density: density) }
@@ -43,11 +44,11 @@ struct PolygonRoutes: Sendable {
         let params = try ClickParams.object(upload.form?.fields["params"])
         let edit = try Self.edit(params)
         let polygons = try Self.polygons(params["poly"] ?? params["prev_poly"])
-        let dimension = (params["dimension"] as? NSNumber)?.intValue ?? (file.fileName.lowercased().hasSuffix(".png") ? 2 : 3)
+        let dimension = try ParamReader(params).int("dimension", in: 2...3) ?? (file.fileName.lowercased().hasSuffix(".png") ? 2 : 3)
         if dimension == 2 {
             guard let polygons else { throw ServerError.badRequest("fixpolygon in 2-D needs params.poly: the slice's polygons as lists of [x, y]") }
             let png = try [UInt8](Data(contentsOf: file.url))
-            let (width, height) = try PNGImage.size(of: png)
+            let (width, height) = try PNGImage.size(of: png, maxPixels: min(PNGImage.maxPixels, service.maxVoxels))
             let moved = try PolygonFix.apply(edit, to: polygons, bounds: (width, height))
             let image = try await ComputePool.shared.run { () -> [UInt8] in
                 let on = PolygonFix.rasterize(moved, nx: width, ny: height)
@@ -57,20 +58,22 @@ struct PolygonRoutes: Sendable {
             }
             return try MultipartReply.make(json: ["poly": moved], file: Data(image), fileName: "result.png")
         }
-        guard let slice = (params["slice_index"] ?? params["sliceIndex"]) as? NSNumber else {
+        guard let slice = try ParamReader(params).int("slice_index", "sliceIndex", in: 0...Int(Int32.max)) else {
             throw ServerError.badRequest("fixpolygon in 3-D needs params.slice_index: the k of the edited slice")
         }
         let mask = try await service.volume(fromUpload: file.url, name: file.fileName)
         let (fixed, moved) = try await ComputePool.shared.run {
-            try PolygonFix.apply3D(edit, mask: mask, slice: slice.intValue, polygons: polygons)
+            try PolygonFix.apply3D(edit, mask: mask, slice: slice, polygons: polygons)
         }
         let data = try await service.encodeLabels(fixed)
         return try MultipartReply.make(json: ["poly": moved], file: data, fileName: "result.nii.gz")
     }
 
     static func edit(_ params: [String: Any]) throws -> PolygonFix.Edit {
-        func int(_ keys: String...) -> Int? { keys.lazy.compactMap { (params[$0] as? NSNumber)?.intValue }.first }
-        guard let polygon = int("polygon_index", "polygonIndex"), let vertex = int("vertex_index", "vertexIndex") else {
+        let reader = ParamReader(params)
+        let index = 0...Int(Int32.max)
+        guard let polygon = try reader.int("polygon_index", "polygonIndex", in: index),
+              let vertex = try reader.int("vertex_index", "vertexIndex", in: index) else {
             throw ServerError.badRequest("fixpolygon needs params.polygon_index and params.vertex_index (which vertex was dragged)")
         }
         guard let offset = params["vertex_offset"] as? [Any], offset.count == 2,
@@ -79,8 +82,8 @@ struct PolygonRoutes: Sendable {
             throw ServerError.badRequest("fixpolygon needs params.vertex_offset as [dx, dy] in pixels")
         }
         return PolygonFix.Edit(polygonIndex: polygon, vertexIndex: vertex, offset: (dx, dy),
-                               neighbours: min(int("propagate_neighbor") ?? 0, 10_000),
-                               neighbourSlices: min(int("propagate_neighbor_3d") ?? 0, 10_000))
+                               neighbours: try reader.int("propagate_neighbor", in: 0...10_000) ?? 0,
+                               neighbourSlices: try reader.int("propagate_neighbor_3d", in: 0...10_000) ?? 0)
     }
 
     /// `poly` as a list of polygons of `[x, y]`, or a JSON string of one.

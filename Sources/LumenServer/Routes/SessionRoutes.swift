@@ -26,8 +26,14 @@ struct SessionRoutes: Sendable {
         guard files.count == 1 else {
             throw ServerError.badRequest("PUT /session/ got \(files.count) files; send one NIfTI volume (DICOM series are not accepted here)")
         }
+        var expiry: Int?
+        if let text = request.uri.queryParameters.get("expiry") {
+            guard let seconds = Int(text), seconds >= 0 else {
+                throw ServerError.badRequest("expiry must be a whole number of seconds (0 for the default), got \(text.prefix(40))")
+            }
+            expiry = seconds
+        }
         let volume = try await service.volume(fromUpload: files[0].url, name: files[0].fileName)
-        let expiry = request.uri.queryParameters.get("expiry").flatMap { Int($0) }
         let session = try await service.sessions.create(volume: volume, name: files[0].fileName, expiry: expiry)
         context.logger.info("session \(session.id): \(files[0].fileName) \(volume.spatialShape) spacing \(volume.geometry.spacing)")
         return try Responses.json(["session_id": session.id, "session_info": session.info()])

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOHTTP1
 
 /// MONAI Label clients show the body of any non-200 reply to the user, so every
 /// failure, including routing misses, becomes `{"detail": "<what to do>"}`.
@@ -12,10 +13,20 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let detail = error.body ?? (error.status == .notFound ? "no route \(request.method) \(request.uri.path) on this Lumen server" : error.status.reasonPhrase)
             return Self.response(status: error.status, detail: detail, headers: error.headers, aiaa: Self.isAIAA(request))
+        } catch let error as HTTPParserError {
+            // Broken framing: Hummingbird answers 400 and closes the connection. A
+            // reply from here would be followed by its own, on a stream already lost.
+            context.logger.info("\(request.method) \(request.uri.path): malformed HTTP (\(error)); answered 400 and closed")
+            throw error
         } catch {
             let status = ErrorMapping.status(for: error)
             if status == .internalServerError {
                 context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
+                // The error's own text can name server paths; the log has it, the client gets what to do.
+                if !(error is ServerError) {
+                    return Self.response(status: status, detail: "Lumen failed to handle \(request.method) \(request.uri.path); the server log has the details (look for this path and time)",
+                                         aiaa: Self.isAIAA(request), type: "InternalError")
+                }
             }
             var headers = HTTPFields()
             if case ServerError.notAuthenticated = error { headers[.wwwAuthenticate] = "Bearer" }

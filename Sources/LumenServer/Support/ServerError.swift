@@ -4,6 +4,7 @@ import LumenInference
 import LumenIO
 import LumenStore
 import LumenTransforms
+import NIOCore
 
 /// Refusals that come from the HTTP layer itself (auth, bad requests).
 public enum ServerError: Error, Equatable, CustomStringConvertible {
@@ -71,6 +72,7 @@ enum ErrorMapping {
             }
         case is InferenceError, is NIfTIError, is TransformError, is PNGError, is UnzipError: return .badRequest
         case is MultipartError: return .badRequest
+        case is NIOTooManyBytesError: return .contentTooLarge
         default: return .internalServerError
         }
     }

@@ -28,6 +28,10 @@ final class LengthlessBodyFramer: ChannelInboundHandler, RemovableChannelHandler
         case .head(let pending):
             var head = pending ?? context.channel.allocator.buffer(capacity: bytes.readableBytes)
             head.writeBuffer(&bytes)
+            // Only an HTTP/1.0 POST/PUT/PATCH head with CRLF line ends is ours to
+            // judge; anything else (bare LF ends included) goes straight to the
+            // parser, which answers or refuses it without waiting for more bytes.
+            guard Self.mayBeLengthless(head) else { passOn(head, context: context); return }
             guard let end = Self.headEnd(head) else {
                 if head.readableBytes > Self.maxHead { passOn(head, context: context) } else { state = .head(head) }
                 return
@@ -96,6 +100,26 @@ final class LengthlessBodyFramer: ChannelInboundHandler, RemovableChannelHandler
         state = .done
         context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(string: "0\r\n\r\n")))
         context.fireChannelReadComplete()
+    }
+
+    /// False once the bytes so far show the request is not an HTTP/1.0
+    /// POST/PUT/PATCH with CRLF line ends; true while it still may be.
+    static func mayBeLengthless(_ buffer: ByteBuffer) -> Bool {
+        let view = buffer.readableBytesView
+        var previous: UInt8 = 0
+        var requestLine: [UInt8]?
+        for (offset, byte) in view.enumerated() {
+            if byte == 10 {
+                guard previous == 13 else { return false }   // a bare LF
+                if requestLine == nil { requestLine = Array(view.prefix(offset - 1)) }
+                if offset >= 3, view[view.startIndex + offset - 2] == 10 { break }   // the blank line: the head is complete
+            }
+            previous = byte
+        }
+        guard let requestLine else { return true }
+        let parts = requestLine.split(separator: 32)
+        guard parts.count == 3, Array(parts[2]) == Array("HTTP/1.0".utf8) else { return false }
+        return [Array("POST".utf8), Array("PUT".utf8), Array("PATCH".utf8)].contains(Array(parts[0]))
     }
 
     /// The offset just past the blank line that ends the head, if it has arrived.
