@@ -31,8 +31,9 @@ public enum SegmentationTask {
         var timings = StageTimings()
         let prepared: TransformState = try timings.measure("pre") {
             var state = TransformState(image: ImageData(tensor: volume.tensor, affine: volume.geometry.affine))
-            // The network's output has outChannels maps on the working grid: that is what the budget must hold.
-            state.maxVoxels = maxVoxels / max(bundle.network.outChannels, 1)
+            // The working grid may be as large as an accepted input; the memory
+            // bound (docs/security.md) counts the network's channels on top.
+            state.maxVoxels = maxVoxels
             for step in bundle.pre {
                 do { try step.apply(&state) } catch let error as TransformError {
                     throw InferenceError.badInput("\(bundle.name): \(error)")
