@@ -434,6 +434,7 @@ def main():
     p.add_argument("--read-timeout", type=int, default=3)
     p.add_argument("--report", default=None)
     p.add_argument("--crash-dir", default=os.path.join(ROOT, "fuzz-crashes"))
+    p.add_argument("--trace", type=argparse.FileType("w"), default=None, help="write each request before it is sent")
     args = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="lumen-campaign-")
@@ -460,6 +461,9 @@ def main():
         spec = campaign.make(family, n)
         c = counts[family]
         c["sent"] += 1
+        if args.trace:
+            args.trace.write(f"{n} {family} {repr(spec)[:2000]}\n")
+            args.trace.flush()
         t0 = time.monotonic()
         if spec[0] == "raw" and spec[2]:
             # A slow client waits out the read timeout; it runs beside the others so the campaign does not wait too.
@@ -527,8 +531,9 @@ def main():
         escaped += [os.path.join(dirpath, f) for f in files if "lumen-canary" in f]
     server.stop()
 
-    # docs/security.md: 4 B x max_voxels x (input channels + the largest model's output channels + 3 working copies).
-    bound_mib = legit_kib / 1024 + 4 * args.max_voxels * (1 + 7 + 3) / 2**20
+    # docs/security.md: 4 B x max_voxels x (C_in + 2 C_out + 2 on the working grid, 3 for the upload itself);
+    # the largest bundled model has C_in 1 and C_out 7, so 80 B per voxel.
+    bound_mib = legit_kib / 1024 + 4 * args.max_voxels * (1 + 2 * 7 + 2 + 3) / 2**20
     peak_mib = server.peak_kib / 1024
     total = {k: sum(c[k] for c in counts.values()) for k in counts[names[0]]}
     print(f"\n{'family':10} " + " ".join(f"{k:>9}" for k in total))
@@ -537,7 +542,7 @@ def main():
         print(f"{f:10} " + " ".join(f"{row[k]:>9}" for k in total))
     print("seconds per family: " + ", ".join(f"{f} {seconds[f]:.0f}" for f in names))
     print(f"\n{args.requests} requests in {elapsed:.0f} s; peak RSS {peak_mib:.0f} MiB (bound {bound_mib:.0f} MiB: "
-          f"{legit_kib / 1024:.0f} MiB after the legitimate health check + 44 B x max_voxels {args.max_voxels})")
+          f"{legit_kib / 1024:.0f} MiB after the legitimate health check + 80 B x max_voxels {args.max_voxels})")
     print("median ms before: " + ", ".join(f"{k} {v:.0f}" for k, v in before.items()))
     print("median ms after:  " + ", ".join(f"{k} {v:.0f}" for k, v in after.items()))
     for item in fives[:20]:

@@ -15,7 +15,7 @@ public struct TransformState: Sendable {
     /// The most voxels (times channels) a step may allocate for a new grid: the
     /// server's `max_voxels`, so an upload's geometry cannot make a resampling
     /// step ask for more memory than the upload itself was allowed.
-    public var maxVoxels: Int = 1 << 30
+    public var maxVoxels: Int = .max   // the tasks set the server's limit
 
     public init(image: ImageData, foreground: [[Int]] = [], background: [[Int]] = [], originalShape: [Int] = []) {
         self.image = image; self.foreground = foreground; self.background = background; self.originalShape = originalShape

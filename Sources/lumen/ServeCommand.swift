@@ -50,7 +50,7 @@ struct ServeCommand: ParsableCommand {
         s.maxUploadMiB = maxUploadMib ?? s.maxUploadMiB
         s.readTimeout = readTimeout ?? s.readTimeout
         s.queueTimeout = queueTimeout ?? s.queueTimeout
-        return s
+        return try s.validated()
     }
 
     func run() throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LumenIO
 import LumenStore
 import Yams
 
@@ -19,7 +20,7 @@ struct ServeSettings {
     var sessionExpiry = 3600
     var sessionMaxExpiry = 86_400
     var sessionMiB = 4096
-    var maxVoxels = 1 << 30
+    var maxVoxels = Volume.defaultMaxVoxels
     var maxUploadMiB = 2048
     var readTimeout = 60
     var queueTimeout = 300
@@ -80,5 +81,22 @@ struct ServeSettings {
         s.readTimeout = try int("read_timeout") ?? s.readTimeout
         s.queueTimeout = try int("queue_timeout") ?? s.queueTimeout
         return s
+    }
+
+    /// Every number within what the server can honour: a typo such as a
+    /// negative queue or `max_upload_mib` past 2^43 would otherwise trap at
+    /// start-up or silently disable a limit.
+    func validated() throws -> ServeSettings {
+        let ranges: [(String, Int, ClosedRange<Int>)] = [
+            ("port", port, 0...65_535), ("max_concurrent", maxConcurrent, 1...64), ("queue", queue, 0...100_000),
+            ("session_expiry", sessionExpiry, 1...10_000_000), ("session_max_expiry", sessionMaxExpiry, 1...100_000_000),
+            ("session_mib", sessionMiB, 1...(1 << 24)), ("max_voxels", maxVoxels, 1...(1 << 34)),
+            ("max_upload_mib", maxUploadMiB, 1...(1 << 24)), ("read_timeout", readTimeout, 0...86_400),
+            ("queue_timeout", queueTimeout, 1...86_400),
+        ]
+        for (key, value, range) in ranges where !range.contains(value) {
+            throw ValidationError("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return self
     }
 }

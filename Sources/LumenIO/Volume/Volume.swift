@@ -17,7 +17,9 @@ public struct Volume: Sendable {
     /// The source header, kept so results are written with its geometry bit for bit.
     public let header: NIfTIImage
 
-    public static let defaultMaxVoxels = 1 << 30
+    /// 512 × 512 × 1024: any abdominal CT. docs/security.md turns it into a
+    /// memory bound per request (about 44 bytes per voxel, so 11 GiB here).
+    public static let defaultMaxVoxels = 1 << 28
 
     public var channels: Int { tensor.shape[0] }
     public var spatialShape: [Int] { Array(tensor.shape.dropFirst()) }

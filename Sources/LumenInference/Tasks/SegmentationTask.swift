@@ -47,16 +47,17 @@ public enum SegmentationTask {
         guard image.channels == network.inChannels else {
             throw InferenceError.badInput("\(bundle.name) expects \(network.inChannels)-channel images, got \(image.channels) channel(s)")
         }
+        let spatial = image.spatialShape
+        let roi: [Int]
+        if bundle.inferer.slidingWindow && !bundle.inferer.roi.isEmpty {
+            roi = bundle.inferer.roi
+        } else {
+            // Whole volume: one window, padded up to what the network's strides need.
+            roi = zip(spatial, network.sizeMultiple).map { ($0 + $1 - 1) / $1 * $1 }
+        }
+        try checkMemory(bundle, grid: spatial, roi: roi, maxVoxels: maxVoxels)
         let logits: Tensor = try timings.measure("infer") {
             let x = Tensor(shape: [1] + image.tensor.shape, data: image.tensor.data)
-            let spatial = image.spatialShape
-            let roi: [Int]
-            if bundle.inferer.slidingWindow && !bundle.inferer.roi.isEmpty {
-                roi = bundle.inferer.roi
-            } else {
-                // Whole volume: one window, padded up to what the network's strides need.
-                roi = zip(spatial, network.sizeMultiple).map { ($0 + $1 - 1) / $1 * $1 }
-            }
             let inferer = SlidingWindowInferer(roiSize: roi, overlap: bundle.inferer.overlap,
                                                mode: bundle.inferer.gaussian ? .gaussian : .constant)
             return try inferer(x) { try network.forward($0) }
@@ -83,6 +84,29 @@ public enum SegmentationTask {
             SpatialRecord.invert(prediction, records: records, nearest: discrete)
         }
         return (try volume.replacing(tensor: restored), timings)
+    }
+
+    /// Refuses, before anything is allocated, a working grid whose buffers would
+    /// outgrow the request bound of docs/security.md. The sliding window pads
+    /// every axis up to the window, so a grid 12 × 11 × 40000 (a 10 m slice
+    /// thickness resampled to 2.5 mm) costs 96 × 96 × 40000 voxels per channel.
+    static func checkMemory(_ bundle: ModelBundle, grid: [Int], roi: [Int], maxVoxels: Int) throws {
+        var padded = 1
+        for (g, r) in zip(grid, roi) {
+            let (product, overflow) = padded.multipliedReportingOverflow(by: max(g, r))
+            padded = overflow ? .max : product
+        }
+        guard padded <= maxVoxels else {
+            throw InferenceError.badInput("\(bundle.name): the working grid \(grid.map(String.init).joined(separator: " × ")) padded to the model's \(roi.map(String.init).joined(separator: " × ")) window holds \(padded) voxels, over the server's max_voxels of \(maxVoxels); check the image's voxel size (pixdim / sform) or crop it")
+        }
+        // One window's activations: bounded by the window for sliding-window
+        // models, by the whole grid for the others, so those are held to the same
+        // 16 maps of max_voxels that docs/security.md budgets.
+        let activations = try bundle.network.peakBytes(inputShape: [1, bundle.network.inChannels] + roi)
+        let sliding = bundle.inferer.slidingWindow && !bundle.inferer.roi.isEmpty
+        guard sliding || activations <= 16 * 4 * maxVoxels else {
+            throw InferenceError.badInput("\(bundle.name): a whole-volume pass over \(roi.map(String.init).joined(separator: " × ")) needs \(activations >> 20) MiB of activations, over the request bound for max_voxels \(maxVoxels); crop the image or give the model a sliding window (inference.roi)")
+        }
     }
 
     /// Channel index of the largest value, as a one-channel float map (MONAI AsDiscrete(argmax)).
