@@ -171,6 +171,8 @@ class Campaign:
         rng = self.rng
         body = bytearray(form({"params": '{"foreground": [[8,7,5]]}'}, {"datapoint": ("ct.nii", self.base)}))
         for _ in range(rng.randint(1, 5)):
+            if not body:
+                break
             at = rng.randrange(len(body))
             op = rng.random()
             if op < 0.3:
@@ -303,6 +305,8 @@ class Campaign:
 # ---------------------------------------------------------------- the server
 
 class Server:
+    started = []
+
     def __init__(self, args, work):
         self.args, self.work, self.port = args, work, None
         self.store = os.path.join(work, "store")
@@ -312,6 +316,7 @@ class Server:
         self.log = open(os.path.join(work, "server.log"), "ab")
         self.proc = None
         self.peak_kib = 0
+        Server.started.append(self)
         self.start()
 
     def start(self):
@@ -564,4 +569,10 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        # Whatever happened, no server of ours outlives the campaign.
+        for server in Server.started:
+            if server.proc and server.proc.poll() is None:
+                server.proc.kill()
