@@ -48,7 +48,7 @@ render() { # name nodes gpus cpus epochs -> prints script path
   mkdir -p "$rd"
   python3 slurm/render_template.py -o "$rd/job.sbatch" \
     --set job_name="lumen-ft-$name" --set run_dir="$rd" --set nodes="$nodes" --set gpus_per_node="$gpus" \
-    --set cpus_per_task="$cpus" --set mem= --set time=00:10:00 --set partition=gpu --set account= --set qos= \
+    --set cpus_per_task="$cpus" --set mem= --set time=00:05:00 --set partition=gpu --set account= --set qos= \
     --set signal_seconds=120 --set python="$py" --set script="$repo/slurm/finetune.py" --set bundle="$bundle" \
     --set data="$work/data" --set out="$rd/candidate" --set max_epochs="$epochs" --set val_split=0.34 \
     --set seed=1 --set batch_size=1 --set lr=0.001 --set patch=32 \

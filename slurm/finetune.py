@@ -412,21 +412,24 @@ def main(argv=None):
 
     def validate():
         net.eval()
+        # DiceMetric's per-call result only: its aggregate() all-gathers the buffer across ranks when a
+        # process group exists, and only rank 0 validates (the other ranks would never join: a hang).
         metric = DiceMetric(include_background=False, reduction="none", ignore_empty=True)
         to_pred = AsDiscrete(argmax=True, to_onehot=out_channels)
         to_label = AsDiscrete(to_onehot=out_channels)
+        rows = []
         with torch.no_grad():
             for batch in val_loader:
                 x = batch["image"].to(device)
                 with torch.autocast("cuda", enabled=amp):
                     logits = sliding_window_inference(x, patch, 1, net, overlap=0.25, mode="gaussian")
-                preds = [to_pred(p) for p in decollate_batch(logits.float())]
-                labels = [to_label(y) for y in decollate_batch(batch["label"].to(device))]
-                metric(y_pred=preds, y=labels)
-        rows = metric.aggregate().cpu().numpy().astype(float)   # case x foreground channel; nan: label absent in the case
+                preds = torch.stack([to_pred(p) for p in decollate_batch(logits.float())])
+                labels = torch.stack([to_label(y) for y in decollate_batch(batch["label"].to(device))])
+                d = metric(y_pred=preds, y=labels)          # case x foreground channel
+                rows.append(d.cpu().numpy().astype(float))
+        rows = np.concatenate(rows, axis=0)          # nan: the label is absent from that case
         with np.errstate(all="ignore"):
             per = np.array([np.nanmean(col) if np.isfinite(col).any() else np.nan for col in rows.T])
-        metric.reset()
         net.train()
         per_label = {names_by_channel.get(c, f"label_{c}"): (float(v) if np.isfinite(v) else None)
                      for c, v in zip(range(1, out_channels), per)}
