@@ -145,7 +145,7 @@ for _ in $(seq 1 120); do
 done
 sC=$(wait_done "$c" 400)
 logC="$work/requeue/slurm-$c.out"
-echo "job $c: $sC"; grep -E "lumen-ft:|rank 0/2.*(stop requested|checkpoint saved \(stop|resuming|starting from|done)" "$logC" || true
+echo "job $c: $sC"; grep -E "lumen-ft:|rank 0/2.*(stop requested|checkpoint saved \((stop|epoch [0-9]:)|resuming|starting from|done)" "$logC" || true
 saved=$(grep -oE "checkpoint saved \(stop: [^)]*\): [0-9]+ epochs done" "$logC" | head -n1 | grep -oE "[0-9]+ epochs" | cut -d' ' -f1 || true)
 resumed=$(grep -oE "rank 0/2.*resuming from .*: [0-9]+ epochs done" "$logC" | head -n1 | grep -oE ": [0-9]+ epochs" | grep -oE "[0-9]+" || true)
 check "C completed after requeue" test "$sC" = COMPLETED
