@@ -22,13 +22,13 @@ check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; f
 
 venv=$(scripts/setup_train_python)
 py="$venv/bin/python"
-env_file=$(scripts/services start slurm)
+env_file=$(scripts/services start all)
 # shellcheck disable=SC1090
 . "$env_file"
 sink_pid=
 cleanup() {
   [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-  if [ "${LUMEN_KEEP_SERVICES:-0}" != 1 ]; then scripts/services stop slurm || true; fi
+  if [ "${LUMEN_KEEP_SERVICES:-0}" != 1 ]; then scripts/services stop all || true; fi
 }
 trap cleanup EXIT
 
@@ -85,6 +85,19 @@ assert changed, "weights did not change"
 print("candidate OK: keys", sorted(new), "val", m["val_dice_per_label"])
 EOF
 }
+
+# ---------------- services: sshd answers with the generated key and known_hosts
+check "sshd on loopback (pubkey, strict host key)" ssh -i "$LUMEN_SSH_KEY" -p "$LUMEN_SSHD_PORT" -o BatchMode=yes \
+  -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$LUMEN_SSH_KNOWN_HOSTS" "$LUMEN_SSH_USER@127.0.0.1" true
+check "sshd refuses password auth" bash -c "! ssh -p $LUMEN_SSHD_PORT -o BatchMode=yes -o PubkeyAuthentication=no \
+  -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$LUMEN_SSH_KNOWN_HOSTS root@127.0.0.1 true 2>/dev/null"
+
+# ---------------- the template renders, with optional directives dropped, and sbatch accepts it
+t_script=$(render rendercheck 2 1 1 1)
+check "rendered script parses (bash -n)" bash -n "$t_script"
+check "empty account/qos/mem lines dropped" bash -c "! grep -qE '^#SBATCH --(account|qos|mem)=' '$t_script'"
+check "no placeholder left" bash -c "! grep -q '{{' '$t_script'"
+check "sbatch --test-only accepts it" bash -c "sbatch --test-only '$t_script' >/dev/null 2>&1"
 
 # ---------------- job A: one node, two gloo ranks
 echo "== job A: --nodes=1 --gres=gpu:2 (2 gloo ranks)"
