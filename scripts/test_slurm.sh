@@ -43,13 +43,13 @@ sink_pid=$!
 for _ in $(seq 1 50); do [ -s "$work/sink.port" ] && break; sleep 0.1; done
 report_url="http://127.0.0.1:$(cat "$work/sink.port")/train/progress"
 
-render() { # name nodes gpus cpus epochs -> prints script path
-  local name=$1 nodes=$2 gpus=$3 cpus=$4 epochs=$5 rd="$work/$1"
+render() { # name nodes gpus cpus epochs [time] [signal_seconds] -> prints script path
+  local name=$1 nodes=$2 gpus=$3 cpus=$4 epochs=$5 limit=${6:-00:05:00} sig=${7:-120} rd="$work/$1"
   mkdir -p "$rd"
   python3 slurm/render_template.py -o "$rd/job.sbatch" \
     --set job_name="lumen-ft-$name" --set run_dir="$rd" --set nodes="$nodes" --set gpus_per_node="$gpus" \
-    --set cpus_per_task="$cpus" --set mem= --set time=00:05:00 --set partition=gpu --set account= --set qos= \
-    --set signal_seconds=120 --set python="$py" --set script="$repo/slurm/finetune.py" --set bundle="$bundle" \
+    --set cpus_per_task="$cpus" --set mem= --set time="$limit" --set partition=gpu --set account= --set qos= \
+    --set signal_seconds="$sig" --set python="$py" --set script="$repo/slurm/finetune.py" --set bundle="$bundle" \
     --set data="$work/data" --set out="$rd/candidate" --set max_epochs="$epochs" --set val_split=0.34 \
     --set seed=1 --set batch_size=1 --set lr=0.001 --set patch=32 \
     --set report_url="$report_url" --set report_token_file="$work/token"
@@ -96,7 +96,7 @@ check "sshd refuses password auth" bash -c "! ssh -p $LUMEN_SSHD_PORT -o BatchMo
 t_script=$(render rendercheck 2 1 1 1)
 check "rendered script parses (bash -n)" bash -n "$t_script"
 check "empty account/qos/mem lines dropped" bash -c "! grep -qE '^#SBATCH --(account|qos|mem)=' '$t_script'"
-check "no placeholder left" bash -c "! grep -q '{{' '$t_script'"
+check "no placeholder left" bash -c "! grep -qE '\{\{[a-z_]+\}\}' '$t_script'"
 check "sbatch --test-only accepts it" bash -c "sbatch --test-only '$t_script' >/dev/null 2>&1"
 
 # ---------------- job A: one node, two gloo ranks
@@ -169,6 +169,25 @@ check "C saved epoch >= 2 (got '${saved:-}')" test "${saved:-0}" -ge 2
 check "C resumed from the saved epoch (saved ${saved:-?}, resumed ${resumed:-?})" test -n "$resumed" -a "${resumed:-x}" = "${saved:-y}"
 check "C only one start from the bundle weights per rank" test "$(grep -c "rank 0/2.*starting from the bundle's weights" "$logC")" -eq 1
 check "C final stats: 40 epochs" "$py" -c "import json; s=json.load(open('$statsC')); assert s['status']=='DONE' and s['epoch']==40, s"
+
+# ---------------- job D (optional, ~2.5 min): the real time-limit signal, --signal=B:USR1@60 on --time=3
+if [ "${LUMEN_TEST_TIMELIMIT:-0}" = 1 ]; then
+  echo "== job D: --time=00:03:00 --signal=B:USR1@60 -> checkpoint and requeue before the limit"
+  d=$(submit "$(render timelimit 1 2 2 1000 00:03:00 60)")
+  logD="$work/timelimit/slurm-$d.out"
+  for _ in $(seq 1 400); do
+    if grep -q "restart 1 on" "$logD" 2>/dev/null; then break; fi
+    if [ "$(state "$d")" = PENDING ] && scontrol show job "$d" | grep -q "Restarts=1"; then
+      scontrol update jobid="$d" StartTime=now || true
+    fi
+    sleep 1
+  done
+  for _ in $(seq 1 60); do grep -q "rank 0/2.*resuming from" "$logD" 2>/dev/null && break; sleep 1; done
+  scancel "$d" || true
+  grep -E "lumen-ft:|rank 0/2.*(stop requested|checkpoint saved \(stop|resuming)" "$logD" || true
+  check "D USR1 from the time limit fired" grep -q "USR1 received" "$logD"
+  check "D requeued and resumed (not from zero)" grep -qE "rank 0/2.*resuming from .*: [1-9][0-9]* epochs done" "$logD"
+fi
 
 echo "jobcomp:"; cat "$LUMEN_SERVICES_DIR/slurm/jobcomp.txt" 2>/dev/null | grep -oE "JobId=[0-9]+ .*JobState=[A-Z]+" | sed -E 's/UserId.*JobState/JobState/' || true
 if [ "$fails" -eq 0 ]; then echo "test_slurm: all checks passed"; else echo "test_slurm: $fails check(s) failed (work files in $work)"; exit 1; fi

@@ -228,6 +228,8 @@ def parse_args(argv=None):
     p.add_argument("--samples-per-volume", type=int, default=2, help="random crops drawn from each volume per epoch")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--patch", default="96,96,64", help="training crop and sliding-window ROI: N or X,Y,Z")
+    p.add_argument("--cache-rate", type=float, default=1.0,
+                   help="share of training volumes each process keeps pre-transformed in memory")
     p.add_argument("--crop", choices=["posneg", "random"], default="posneg",
                    help="RandCropByPosNegLabeld (default) or RandSpatialCropd")
     p.add_argument("--label-map", default=None,
@@ -336,7 +338,8 @@ def main(argv=None):
     val_tf = Compose([build_transform(t) for t in bundle["pre_transforms"]] + [Lambdad(keys="label", func=remap)])
 
     repeat = 1 if args.crop == "posneg" else args.samples_per_volume
-    train_ds = CacheDataset(train_files * repeat, transform=train_tf, num_workers=0, progress=False)
+    train_ds = CacheDataset(train_files * repeat, transform=train_tf, cache_rate=args.cache_rate,
+                            num_workers=0, progress=False)
     sampler = torch.utils.data.distributed.DistributedSampler(train_ds, num_replicas=world, rank=rank,
                                                               shuffle=True, seed=args.seed) if distributed else None
     train_loader = DataLoader(train_ds, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None,
@@ -494,7 +497,7 @@ def main(argv=None):
                         gcs = sum(float(p.grad.detach().double().sum()) for p in net.parameters() if p.grad is not None)
                     log(f"first step: local loss {losses[-1]:.6f} on this rank's own batch; "
                         f"gradient checksum {gcs:.12e}; parameter checksum {pcs:.12e} "
-                        f"(all-reduced gradients: identical on every rank)")
+                        + ("(all-reduced gradients: identical on every rank)" if distributed else "(single process)"))
                     if distributed:
                         mine = torch.tensor([pcs], dtype=torch.float64, device=device)
                         gathered = [torch.zeros(1, dtype=torch.float64, device=device) for _ in range(world)]
