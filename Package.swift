@@ -45,13 +45,18 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),
+        .target(name: "LumenModels", dependencies: [
+            "LumenInference", "LumenStore", "LumenIO", "LumenPhantom", "LumenTensor",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: niftiSwift),
         .target(name: "LumenServer", dependencies: [
-            "LumenStore", "LumenIO", "LumenInference", "LumenTransforms", "LumenTensor",
+            "LumenStore", "LumenIO", "LumenInference", "LumenModels", "LumenTransforms", "LumenTensor",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
-            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenStore", "LumenServer",
+            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenModels", "LumenStore", "LumenServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: niftiSwift),
@@ -65,7 +70,7 @@ let package = Package(
             "LumenStore", "LumenIO", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: niftiSwift),
         .testTarget(name: "LumenServerTests", dependencies: [
-            "LumenServer", "LumenStore", "LumenIO", "LumenInference", "LumenPhantom", "LumenTensor",
+            "LumenServer", "LumenStore", "LumenIO", "LumenInference", "LumenModels", "LumenPhantom", "LumenTensor",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], swiftSettings: niftiSwift),

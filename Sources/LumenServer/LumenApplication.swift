@@ -1,3 +1,4 @@
+import LumenModels
 import Foundation
 import Hummingbird
 import Logging
@@ -46,6 +47,7 @@ public enum LumenApplication {
             AIAARoutes(service: service).register(on: router)
             PolygonRoutes(service: service).register(on: router)
             AdminRoutes(service: service).register(on: router)
+            VersionRoutes(service: service).register(on: router)
             SessionRoutes(service: service).register(on: router)
             MONAILabelRoutes(service: service, store: store).register(on: router)
         }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Hummingbird
 import Logging
+import LumenModels
 import LumenServer
 import LumenStore
 
@@ -29,6 +30,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest accepted upload, in MiB (streamed to disk, never held in memory).") var maxUploadMib: Int?
     @Option(help: "Seconds a client may stay silent mid-request (or idle between requests) before it is disconnected.") var readTimeout: Int?
     @Option(help: "Seconds an inference may wait in the queue before it is refused with 503.") var queueTimeout: Int?
+    @Option(help: "How much lower a candidate's mean Dice may be than the serving version's and still be promoted.") var gateMargin: Double?
 
     /// Flags over environment over file over defaults.
     func settings() throws -> ServeSettings {
@@ -50,6 +52,7 @@ struct ServeCommand: ParsableCommand {
         s.maxUploadMiB = maxUploadMib ?? s.maxUploadMiB
         s.readTimeout = readTimeout ?? s.readTimeout
         s.queueTimeout = queueTimeout ?? s.queueTimeout
+        s.gateMargin = gateMargin ?? s.gateMargin
         return try s.validated()
     }
 
@@ -61,21 +64,26 @@ struct ServeCommand: ParsableCommand {
             var configuration = LumenApplication.Configuration(host: s.host, port: s.port, tokens: table,
                                                                ingestPolicy: s.ingestPolicy)
             try LumenApplication.checkBinding(configuration)
-            // Admin uploads first: a patched or replaced bundled model shadows its mmar/ original.
+            let datastore = try Datastore(directory: URL(fileURLWithPath: s.store))
+            // Bundled models become version 1 of their names; the store says which version of each serves.
             let uploads = URL(fileURLWithPath: s.store).appendingPathComponent("models")
-            try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
-            let registry = ModelRegistry.load(roots: [uploads] + s.models.map { URL(fileURLWithPath: $0) })
-            for name in registry.names { print("lumen: model \(name) (\(registry.models[name]!.kind.rawValue))") }
+            let registry = ModelRegistry.load(roots: s.models.map { URL(fileURLWithPath: $0) })
+            let versions = ModelVersions(store: datastore, registry: registry, root: uploads, gateMargin: s.gateMargin,
+                                         maxVoxels: s.maxVoxels)
+            try versions.bootstrap()
+            for name in registry.names {
+                print("lumen: model \(name) (\(registry.models[name]!.kind.rawValue)), version \(registry.models[name]!.version)")
+            }
             for failure in registry.failures { print("lumen: WARNING model \(failure.directory) not loaded: \(failure.reason)") }
             configuration.inference = InferenceService(
                 registry: registry, queue: InferenceQueue(concurrent: s.maxConcurrent, waiting: s.queue,
                                                        maxWait: .seconds(s.queueTimeout)),
                 sessions: SessionStore(defaultExpiry: TimeInterval(s.sessionExpiry), maxExpiry: TimeInterval(s.sessionMaxExpiry),
                                        byteBudget: s.sessionMiB << 20),
-                maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20, modelDirectory: uploads)
+                maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20, modelDirectory: uploads, versions: versions)
             configuration.prefix = s.prefix
             configuration.readTimeout = s.readTimeout > 0 ? .seconds(s.readTimeout) : nil
-            return (configuration, try Datastore(directory: URL(fileURLWithPath: s.store)))
+            return (configuration, datastore)
         }
         let report = datastore.openReport
         print("lumen: datastore \(datastore.directory.path)")

@@ -24,10 +24,11 @@ struct ServeSettings {
     var maxUploadMiB = 2048
     var readTimeout = 60
     var queueTimeout = 300
+    var gateMargin = 0.02
 
     static let keys = ["host", "port", "models", "store", "tokens", "prefix", "ingest_policy", "max_concurrent", "queue",
                        "session_expiry", "session_max_expiry", "session_mib", "max_voxels", "max_upload_mib", "read_timeout",
-                       "queue_timeout"]
+                       "queue_timeout", "gate_margin"]
 
     /// The file's values, then the environment's, on top of the defaults.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
@@ -80,6 +81,12 @@ struct ServeSettings {
         s.maxUploadMiB = try int("max_upload_mib") ?? s.maxUploadMiB
         s.readTimeout = try int("read_timeout") ?? s.readTimeout
         s.queueTimeout = try int("queue_timeout") ?? s.queueTimeout
+        if let v = values["gate_margin"] {
+            guard let d = (v as? Double) ?? (v as? Int).map(Double.init) ?? (v as? String).flatMap(Double.init) else {
+                throw ValidationError("gate_margin must be a number, got \(v)")
+            }
+            s.gateMargin = d
+        }
         return s
     }
 
@@ -96,6 +103,9 @@ struct ServeSettings {
         ]
         for (key, value, range) in ranges where !range.contains(value) {
             throw ValidationError("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        guard gateMargin.isFinite, (0...1).contains(gateMargin) else {
+            throw ValidationError("gate_margin must be a Dice difference between 0 and 1, got \(gateMargin)")
         }
         return self
     }

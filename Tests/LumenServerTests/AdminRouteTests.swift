@@ -1,3 +1,4 @@
+import LumenModels
 import Foundation
 import Hummingbird
 import HummingbirdTesting

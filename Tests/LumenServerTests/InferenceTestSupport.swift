@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import LumenInference
 import LumenIO
+import LumenModels
 import LumenPhantom
 import LumenServer
 import LumenStore
@@ -27,8 +28,12 @@ func makeInferenceApp(store: Datastore, prefix: String = "", queue: InferenceQue
                       maxUploadBytes: Int = 2 << 30, registry: ModelRegistry = Bundled.registry,
                       modelDirectory: URL = temporaryDirectory()) -> some ApplicationProtocol {
     var configuration = LumenApplication.Configuration(tokens: tokens)
-    configuration.inference = InferenceService(registry: registry, queue: queue, sessions: sessions,
-                                               maxUploadBytes: maxUploadBytes, modelDirectory: modelDirectory)
+    // Each app gets its own registry (over the shared, already loaded bundles) and versions in its own store.
+    let own = registry.copy()
+    let versions = ModelVersions(store: store, registry: own, root: modelDirectory)
+    try! versions.bootstrap()
+    configuration.inference = InferenceService(registry: own, queue: queue, sessions: sessions,
+                                               maxUploadBytes: maxUploadBytes, modelDirectory: modelDirectory, versions: versions)
     configuration.prefix = prefix
     return Application(router: LumenApplication.responder(configuration: configuration, store: store))
 }

@@ -13,6 +13,11 @@ extension ModelBundle {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent("configs/inference.json").path)
     }
 
+    /// The one answer to "is this folder a bundle?": an MMAR (config/config_aiaa.json) or a MONAI bundle.
+    public static func isBundle(_ directory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("config/config_aiaa.json").path) || isMONAIBundle(directory)
+    }
+
     /// An MMAR or a MONAI bundle, whichever the directory holds.
     public static func load(_ directory: URL) throws -> ModelBundle {
         isMONAIBundle(directory) ? try loadMONAIBundle(directory) : try loadMMAR(directory)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LumenInference
+import LumenModels
 import LumenIO
 import LumenTensor
 
@@ -15,15 +16,19 @@ public struct InferenceService: Sendable {
     public let maxVoxels: Int
     public let metrics: ServerMetrics
     public let maxUploadBytes: Int
-    /// Where admin-uploaded bundles live; served at start-up like `mmar/`.
+    /// Where model versions live (`<store>/models/<name>/<n>`), and staging beside them.
     public let modelDirectory: URL
+    /// Every change to a model goes through its versions: checked, gated, promoted.
+    public let versions: ModelVersions?
 
     public init(registry: ModelRegistry, queue: InferenceQueue = InferenceQueue(), sessions: SessionStore = SessionStore(),
                 staging: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-uploads"),
                 maxVoxels: Int = Volume.defaultMaxVoxels, metrics: ServerMetrics = ServerMetrics(),
                 maxUploadBytes: Int = 2 << 30,
-                modelDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-models")) {
+                modelDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-models"),
+                versions: ModelVersions? = nil) {
         self.modelDirectory = modelDirectory
+        self.versions = versions
         self.maxUploadBytes = maxUploadBytes
         self.metrics = metrics
         self.registry = registry
@@ -41,8 +46,12 @@ public struct InferenceService: Sendable {
 
         /// The reply's params: the task's JSON, label names, and per-stage timings
         /// (`timings` in ms for AIAA readers, `latencies` in s as MONAI Label reports them).
-        public func params(labels: [String]) -> [String: Any] {
+        public func params(bundle: ModelBundle) -> [String: Any] {
+            let labels = bundle.labels
             var object = JSONValue.object(json).any as? [String: Any] ?? [:]
+            // Which version answered: AIAA and MONAI Label readers both find it here.
+            object["model"] = bundle.name
+            object["model_version"] = bundle.version
             if object["label_names"] == nil {
                 object["label_names"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset + 1) })
             }
@@ -89,26 +98,19 @@ public struct InferenceService: Sendable {
         return url
     }
 
-    /// Loads the staged bundle; only if it loads does it replace the served one,
-    /// on disk (rename) and in the registry.
-    func installModel(from staged: URL, name: String) async throws -> ModelBundle {
-        let directory = modelDirectory
-        let bundle: ModelBundle = try await Blocking.run {
-            do { return try ModelBundle.load(staged) } catch {
-                throw ServerError.badRequest("model \(name) was not installed, the one served (if any) is unchanged: \(error)")
-            }
+    /// The audit trail of one version (added, gated, promoted, retired), oldest first.
+    func versionAudit(name: String, version: Int) throws -> [[String: Any]] {
+        guard let versions else { return [] }
+        return try versions.store.auditLog().filter { $0.object == "\(name)@\(version)" }.map {
+            ["at": $0.at.timeIntervalSince1970, "user": $0.user, "action": $0.action,
+             "details": (try? JSONSerialization.jsonObject(with: Data($0.details.utf8))) ?? [:]]
         }
-        let target = directory.appendingPathComponent(name)
-        try await Blocking.run {
-            let fm = FileManager.default
-            let old = directory.appendingPathComponent(".old-\(UUID().uuidString)")
-            if fm.fileExists(atPath: target.path) { try fm.moveItem(at: target, to: old) }
-            try fm.moveItem(at: staged, to: target)
-            try? AtomicFile.fsync(path: directory.path)
-            try? fm.removeItem(at: old)
-        }
-        registry.install(bundle, from: target)
-        return bundle
+    }
+
+    /// The versions service; a server without a datastore-backed one cannot change models.
+    func modelVersions() throws -> ModelVersions {
+        guard let versions else { throw ServerError.notFound("this server was started without model versions, so models cannot be changed") }
+        return versions
     }
 
     public func session(_ id: String) async throws -> Volume {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LumenInference
+import LumenModels
 import LumenIO
 import LumenTensor
 
@@ -65,12 +66,12 @@ struct AIAARoutes: Sendable {
         }
         let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start),
                                              stillWanted: context.connectionWatch())
-        var json = outcome.params(labels: bundle.labels)
+        var json = outcome.params(bundle: bundle)
         if json["points"] == nil { json["points"] = [[Int]]() }
         switch query.get("output") ?? "" {
-        case "image": return MultipartReply.file(outcome.image, fileName: "result.nii.gz")
-        case "json": return try Responses.json(json)
-        default: return try MultipartReply.make(json: json, file: outcome.image, fileName: "result.nii.gz")
+        case "image": return Responses.answeredBy(bundle, MultipartReply.file(outcome.image, fileName: "result.nii.gz"))
+        case "json": return Responses.answeredBy(bundle, try Responses.json(json))
+        default: return Responses.answeredBy(bundle, try MultipartReply.make(json: json, file: outcome.image, fileName: "result.nii.gz"))
         }
     }
 }

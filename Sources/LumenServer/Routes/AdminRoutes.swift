@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LumenInference
+import LumenModels
 import LumenIO
 import NIOCore
 
@@ -78,9 +79,40 @@ struct AdminRoutes: Sendable {
             try Self.write(config, to: bundle.appendingPathComponent("config/config_aiaa.json"))
             try Self.write(train, to: bundle.appendingPathComponent("config/config_train.json"))
         }
-        let loaded = try await service.installModel(from: bundle, name: name)
-        context.logger.info("admin \(who.user) installed model \(name) (\(loaded.kind.rawValue), version \(loaded.version))")
-        return try Responses.json(AIAARoutes.entry(loaded))
+        let decision = try await service.modelVersions().submit(
+            staged: bundle, name: name, source: .upload, detail: who.user,
+            parent: service.registry.version(model: name).flatMap { Int($0) }, user: who.user, options: try Self.options(request))
+        context.logger.info("admin \(who.user) uploaded model \(name): \(decision.message)")
+        return try Self.reply(decision, service: service)
+    }
+
+    /// `?force=true&reason=…` overrides the gate (audited); `?confirm_labels=true` accepts new labels.
+    static func options(_ request: Request) throws -> ModelVersions.Options {
+        let query = request.uri.queryParameters
+        func flag(_ key: String) throws -> Bool {
+            guard let text = query.get(key) else { return false }
+            guard let value = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
+                throw ServerError.badRequest("\(key) must be true or false, got \(text.prefix(20))")
+            }
+            return value
+        }
+        let reason = query.get("reason") ?? ""
+        guard reason.count <= 500 else { throw ServerError.badRequest("reason may be at most 500 characters") }
+        return ModelVersions.Options(force: try flag("force"), reason: reason, confirmLabels: try flag("confirm_labels"))
+    }
+
+    /// The AIAA model entry (when the version serves) plus what happened to the version.
+    static func reply(_ decision: ModelVersions.Decision, service: InferenceService) throws -> Response {
+        var object: [String: Any] = [:]
+        if decision.promoted || decision.record.state == .serving, let bundle = service.registry.models[decision.record.name] {
+            object = AIAARoutes.entry(bundle)
+        }
+        object["name"] = decision.record.name
+        object["model_version"] = decision.record.version
+        object["state"] = decision.record.state.rawValue
+        object["promoted"] = decision.promoted
+        object["message"] = decision.message
+        return try Responses.json(object)
     }
 
     /// A new `config_aiaa.json` (the JSON body) over the served weights.
@@ -104,23 +136,23 @@ struct AdminRoutes: Sendable {
             try FileManager.default.copyItem(at: source, to: bundle)
             try Self.write(text, to: bundle.appendingPathComponent("config/config_aiaa.json"))
         }
-        let loaded = try await service.installModel(from: bundle, name: name)
-        context.logger.info("admin \(who.user) patched the config of model \(name)")
-        return try Responses.json(AIAARoutes.entry(loaded))
+        let decision = try await service.modelVersions().submit(
+            staged: bundle, name: name, source: .patch, detail: who.user,
+            parent: service.registry.version(model: name).flatMap { Int($0) }, user: who.user, options: try Self.options(request))
+        context.logger.info("admin \(who.user) patched the config of model \(name): \(decision.message)")
+        return try Self.reply(decision, service: service)
     }
 
+    /// Unloads the model: its serving version is retired (files kept; `?purge=true` deletes uploaded ones).
     func unload(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
         let who = try context.require(.admin)
         let name = try Self.name(context)
-        _ = try service.registry.model(name)
-        let directory = service.registry.directory(name)
-        service.registry.remove(name)
-        // Uploaded bundles go with it; bundled ones (mmar/) stay on disk and return at the next start.
-        if let directory, directory.deletingLastPathComponent().standardizedFileURL.path == service.modelDirectory.standardizedFileURL.path {
-            try? FileManager.default.removeItem(at: directory)
-        }
-        context.logger.info("admin \(who.user) unloaded model \(name)")
-        return try Responses.json(["deleted": name])
+        let bundle = try service.registry.model(name)
+        guard let version = Int(bundle.version) else { throw ServerError.notFound("model \(name) has no recorded version") }
+        let purge = request.uri.queryParameters.get("purge") == "true"
+        _ = try await service.modelVersions().retire(name: name, version: version, user: who.user, purge: purge)
+        context.logger.info("admin \(who.user) unloaded model \(name) (version \(version) retired)")
+        return try Responses.json(["deleted": name, "retired_version": version])
     }
 
     func text(_ form: MultipartForm, _ field: String) throws -> String? {
@@ -149,9 +181,7 @@ struct AdminRoutes: Sendable {
 
     /// The MMAR (or MONAI bundle) root: the zip's top, or its only folder (Clara failed on the latter; Lumen looks).
     static func bundleRoot(_ unpacked: URL) throws -> URL {
-        func isBundle(_ url: URL) -> Bool {
-            FileManager.default.fileExists(atPath: url.appendingPathComponent("config/config_aiaa.json").path) || ModelBundle.isMONAIBundle(url)
-        }
+        let isBundle = ModelBundle.isBundle
         if isBundle(unpacked) { return unpacked }
         let children = ((try? FileManager.default.contentsOfDirectory(at: unpacked, includingPropertiesForKeys: nil)) ?? [])
             .filter { !$0.lastPathComponent.hasPrefix(".") && $0.lastPathComponent != "__MACOSX" }

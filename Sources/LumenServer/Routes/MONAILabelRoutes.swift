@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LumenInference
+import LumenModels
 import LumenIO
 import LumenStore
 
@@ -70,14 +71,14 @@ struct MONAILabelRoutes: Sendable {
         }
         let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start),
                                              stillWanted: context.connectionWatch())
-        let json = outcome.params(labels: bundle.labels)
+        let json = outcome.params(bundle: bundle)
         if let image = datastoreImage, bundle.kind == .segmentation {
             try await saveOriginal(outcome.image, image: image, bundle: bundle, json: json, user: identity.user)
         }
         switch output {
-        case "image": return MultipartReply.file(outcome.image, fileName: "\(name)_result.nii.gz")
-        case "json": return try Responses.json(json)
-        default: return try MultipartReply.make(json: json, file: outcome.image, fileName: "\(name)_result.nii.gz")
+        case "image": return Responses.answeredBy(bundle, MultipartReply.file(outcome.image, fileName: "\(name)_result.nii.gz"))
+        case "json": return Responses.answeredBy(bundle, try Responses.json(json))
+        default: return Responses.answeredBy(bundle, try MultipartReply.make(json: json, file: outcome.image, fileName: "\(name)_result.nii.gz"))
         }
     }
 

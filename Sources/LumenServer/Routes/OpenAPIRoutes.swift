@@ -18,6 +18,12 @@ struct OpenAPIRoutes: Sendable {
         "DELETE /session/{id}": "Close a session",
         "GET /info": "MONAI Label: app info, models and datastore stats",
         "POST /infer/{model}": "MONAI Label: run a model on a datastore image, an upload or a session",
+        "GET /admin/model/{name}/versions": "Admin: every version of a model, its state, source and metrics",
+        "GET /admin/model/{name}/versions/{version}": "Admin: one version with its lineage and audit trail",
+        "POST /admin/model/{name}/versions/{version}/promote": "Admin: serve a candidate if the gate allows (force=true&reason=… overrides)",
+        "POST /admin/model/{name}/versions/{version}/rollback": "Admin: serve an earlier version again",
+        "POST /admin/model/{name}/versions/{version}/retire": "Admin: take a version out of service (purge=true deletes its files)",
+        "GET /model/info/{model}": "MONAI Label: the serving version's checksum, time and train_stats",
         "GET /metrics": "Prometheus metrics",
         "GET /openapi.json": "This document",
     ]

@@ -1,3 +1,4 @@
+import LumenModels
 /// What the datastore routes need to know about models: which label values a
 /// model produces (a submitted label must use only those) and its version (for
 /// `original` labels). The server's model registry implements this.
@@ -16,3 +17,4 @@ public struct StaticModelCatalog: ModelCatalog {
     public func labelValues(model: String) -> Set<Int>? { models[model]?.labels }
     public func version(model: String) -> String? { models[model]?.version }
 }
+extension ModelRegistry: ModelCatalog {}

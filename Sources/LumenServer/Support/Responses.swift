@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import LumenInference
 import LumenStore
 
 enum Responses {
@@ -35,5 +37,12 @@ enum Responses {
         guard let text, let data = text.data(using: .utf8),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
         return object
+    }
+
+    /// The version that answered, as a header too, for clients that only read headers.
+    static func answeredBy(_ bundle: ModelBundle, _ response: Response) -> Response {
+        var response = response
+        response.headers[HTTPField.Name("X-Lumen-Model-Version")!] = "\(bundle.name)@\(bundle.version)"
+        return response
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import LumenInference
+import LumenModels
 import LumenIO
 import LumenStore
 import LumenTransforms
@@ -72,6 +73,12 @@ enum ErrorMapping {
             }
         case is InferenceError, is NIfTIError, is TransformError, is PNGError, is UnzipError: return .badRequest
         case is MultipartError: return .badRequest
+        case let e as ModelError:
+            switch e {
+            case .notFound: return .notFound
+            case .invalid: return .badRequest
+            case .refused, .conflict: return .conflict
+            }
         case is NIOTooManyBytesError: return .contentTooLarge
         default: return .internalServerError
         }

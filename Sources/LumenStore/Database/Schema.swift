@@ -65,6 +65,35 @@ enum Schema {
                     BEGIN SELECT RAISE(ABORT, 'images are immutable'); END;
                 """)
         }
+        migrator.registerMigration("v2: model versions") { db in
+            try db.execute(sql: """
+                CREATE TABLE model_version (
+                    pk INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL CHECK (version >= 1),
+                    sha256 TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    source_detail TEXT NOT NULL DEFAULT '',
+                    parent INTEGER,
+                    state TEXT NOT NULL CHECK (state IN ('candidate', 'serving', 'retired', 'failed')),
+                    reason TEXT NOT NULL DEFAULT '',
+                    path TEXT NOT NULL,
+                    labels TEXT NOT NULL DEFAULT '[]',
+                    metrics TEXT NOT NULL DEFAULT '{}',
+                    trained_on TEXT NOT NULL DEFAULT '[]',
+                    created_at DOUBLE NOT NULL,
+                    promoted_by TEXT,
+                    promoted_at DOUBLE,
+                    UNIQUE (name, version)
+                );
+                -- At most one version of a model serves at a time.
+                CREATE UNIQUE INDEX model_version_serving ON model_version(name) WHERE state = 'serving';
+                -- What a version is never changes; only its state and its metrics do.
+                CREATE TRIGGER model_version_immutable BEFORE UPDATE OF name, version, sha256, source, source_detail, parent,
+                    path, labels, trained_on, created_at ON model_version
+                    BEGIN SELECT RAISE(ABORT, 'model versions are immutable'); END;
+                """)
+        }
         return migrator
     }
 }
