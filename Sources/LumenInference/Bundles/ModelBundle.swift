@@ -103,14 +103,16 @@ public struct ModelBundle: Sendable {
                            inferer: inferer, network: network, metaData: metaData, interactive: interactive)
     }
 
-    /// `model.pt["train_conf"]` first, then the first `model` entry found breadth-first in config_train.json.
+    /// The first `model` entry found breadth-first in config_train.json, then
+    /// `model.pt["train_conf"]`: the MMAR's own file is what an admin edits and
+    /// what fine-tuning writes, so it wins when the two disagree.
     static func networkSpec(_ directory: URL, checkpoint: Checkpoint, bundle: String) throws -> NetworkSpec {
-        if let conf = checkpoint.extras["train_conf"], let model = firstModel(conf) { return try NetworkSpec(json: model) }
         let trainURL = directory.appendingPathComponent("config/config_train.json")
         if FileManager.default.fileExists(atPath: trainURL.path),
            let model = firstModel(try readJSON(trainURL, file: "\(bundle)/config/config_train.json")) {
             return try NetworkSpec(json: model)
         }
+        if let conf = checkpoint.extras["train_conf"], let model = firstModel(conf) { return try NetworkSpec(json: model) }
         throw BundleError.noNetwork(bundle: bundle)
     }
 
