@@ -88,8 +88,9 @@ struct VersionRoutes: Sendable {
         let bundle = try service.registry.model(name)
         var object: [String: Any] = ["name": name, "version": bundle.version, "labels": bundle.labels, "train_stats": [String: Any]()]
         if let versions = service.versions, let v = Int(bundle.version), let record = try versions.store.modelVersion(name: name, version: v) {
-            object["checksum"] = record.sha256
-            object["modified"] = record.promotedAt?.timeIntervalSince1970 ?? record.createdAt.timeIntervalSince1970
+            // MONAI Label's shape: "SHA256:<hex>" (here of the whole bundle: configs and weights) and seconds.
+            object["checksum"] = "SHA256:" + record.sha256
+            object["modified_time"] = record.promotedAt?.timeIntervalSince1970 ?? record.createdAt.timeIntervalSince1970
         }
         return try Responses.json(object)
     }
