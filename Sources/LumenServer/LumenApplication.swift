@@ -43,6 +43,7 @@ public enum LumenApplication {
         DatastoreRoutes(store: store, ingestPolicy: configuration.ingestPolicy,
                         models: configuration.inference?.registry ?? configuration.models)
             .register(on: router)
+        ActiveLearningRoutes(store: store).register(on: router)
         if let service = configuration.inference {
             AIAARoutes(service: service).register(on: router)
             PolygonRoutes(service: service).register(on: router)

@@ -24,6 +24,7 @@ struct OpenAPIRoutes: Sendable {
         "POST /admin/model/{name}/versions/{version}/rollback": "Admin: serve an earlier version again",
         "POST /admin/model/{name}/versions/{version}/retire": "Admin: take a version out of service (purge=true deletes its files)",
         "GET /model/info/{model}": "MONAI Label: the serving version's checksum, time and train_stats",
+        "POST /activelearning/{strategy}": "MONAI Label: the next image to label (random, first, last; only images without a final label)",
         "GET /metrics": "Prometheus metrics",
         "GET /openapi.json": "This document",
     ]
