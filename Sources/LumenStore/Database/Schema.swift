@@ -65,6 +65,7 @@ enum Schema {
                     BEGIN SELECT RAISE(ABORT, 'images are immutable'); END;
                 """)
         }
+        registerJobs(&migrator)     // "v3: fine-tuning jobs" (Database/Jobs.swift)
         return migrator
     }
 }
