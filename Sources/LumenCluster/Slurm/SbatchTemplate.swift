@@ -8,14 +8,34 @@ import Foundation
 public struct SbatchTemplate: Sendable {
     public let text: String
 
+    /// Line ends are read as Python's text mode reads them (universal newlines): CRLF and CR become LF.
     public init(text: String) {
-        self.text = text
+        self.text = Self.universalNewlines(text)
     }
 
     public init(contentsOf url: URL) throws {
+        let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw TemplateError.unreadable(path: url.path, reason: "\(error)")
         }
+        self.init(text: text)
+    }
+
+    static func universalNewlines(_ s: String) -> String {
+        guard s.unicodeScalars.contains("\r") else { return s }
+        var out = String.UnicodeScalarView()
+        let scalars = Array(s.unicodeScalars)
+        var i = 0
+        while i < scalars.count {
+            if scalars[i] == "\r" {
+                out.append("\n")
+                if i + 1 < scalars.count, scalars[i + 1] == "\n" { i += 1 }
+            } else {
+                out.append(scalars[i])
+            }
+            i += 1
+        }
+        return String(out)
     }
 
     public enum TemplateError: Error, Equatable, CustomStringConvertible {
