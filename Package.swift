@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // Already in the graph through Hummingbird; named here for LumenCluster's JobMonitor service.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
@@ -45,8 +47,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),
+        .target(name: "LumenCluster", dependencies: [
+            "LumenStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: niftiSwift),
         .target(name: "LumenModels", dependencies: [
-            "LumenInference", "LumenStore", "LumenIO", "LumenPhantom", "LumenTensor",
+            "LumenInference", "LumenStore", "LumenIO", "LumenPhantom", "LumenTensor", "LumenCluster",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),
@@ -69,6 +76,9 @@ let package = Package(
         .testTarget(name: "LumenStoreTests", dependencies: [
             "LumenStore", "LumenIO", .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenClusterTests", dependencies: [
+            "LumenCluster", "LumenStore",
+        ], exclude: ["Fixtures"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenServerTests", dependencies: [
             "LumenServer", "LumenStore", "LumenIO", "LumenInference", "LumenModels", "LumenPhantom", "LumenTensor",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

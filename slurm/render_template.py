@@ -14,7 +14,7 @@ import argparse, json, os, re, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
-SAFE = re.compile(r"^[A-Za-z0-9._\-/:,@%+=]*$")
+SAFE = re.compile(r"[A-Za-z0-9._\-/:,@%+=]*")
 
 
 def placeholders(text):
@@ -26,7 +26,7 @@ def render(text, values):
     if missing:
         raise ValueError("no value for: " + ", ".join(missing))
     for k, v in values.items():
-        if not SAFE.match(str(v)):
+        if not SAFE.fullmatch(str(v)):   # fullmatch: `$` would let a trailing newline through
             raise ValueError(f"unsafe value for {k}: {v!r}")
     out = []
     for line in text.splitlines(keepends=True):

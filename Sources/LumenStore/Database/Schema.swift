@@ -94,6 +94,7 @@ enum Schema {
                     BEGIN SELECT RAISE(ABORT, 'model versions are immutable'); END;
                 """)
         }
+        registerJobs(&migrator)     // "v3: fine-tuning jobs" (Database/Jobs.swift)
         return migrator
     }
 }
