@@ -58,12 +58,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),
         .target(name: "LumenServer", dependencies: [
-            "LumenStore", "LumenIO", "LumenInference", "LumenModels", "LumenTransforms", "LumenTensor",
+            "LumenStore", "LumenIO", "LumenInference", "LumenModels", "LumenCluster", "LumenTransforms", "LumenTensor",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
-            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenModels", "LumenStore", "LumenServer",
+            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenModels", "LumenCluster", "LumenStore", "LumenServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: niftiSwift),

@@ -9,10 +9,12 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case refused(String)
     /// The request asks for something the version's state does not allow.
     case conflict(String)
+    /// A fine-tuning job already runs (MONAI Label answers 429).
+    case busy(String)
 
     public var description: String {
         switch self {
-        case .notFound(let s), .invalid(let s), .refused(let s), .conflict(let s): s
+        case .notFound(let s), .invalid(let s), .refused(let s), .conflict(let s), .busy(let s): s
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import LumenStore
 
 /// Assembles Lumen's HTTP server. Middleware order matters: errors are
@@ -17,6 +18,10 @@ public enum LumenApplication {
         public var models: any ModelCatalog
         /// Models, queue and sessions; without it only the datastore routes are served.
         public var inference: InferenceService?
+        /// Fine-tuning on Slurm; without it the training routes are not served.
+        public var finetuning: Finetuning?
+        /// Long-running work beside the HTTP server (the job monitor, the session sweeper).
+        public var services: [any Service] = []
         /// A path prefix for every route (e.g. a secret one for token-less AIAA clients).
         public var prefix: String = ""
         /// How long a client may stay silent mid-request or idle between requests; nil: no limit.
@@ -50,7 +55,10 @@ public enum LumenApplication {
             AdminRoutes(service: service).register(on: router)
             VersionRoutes(service: service).register(on: router)
             SessionRoutes(service: service).register(on: router)
-            MONAILabelRoutes(service: service, store: store).register(on: router)
+            MONAILabelRoutes(service: service, store: store, finetuning: configuration.finetuning).register(on: router)
+        }
+        if let finetuning = configuration.finetuning {
+            TrainRoutes(finetuning: finetuning).register(on: router)
         }
         OpenAPIRoutes(metrics: configuration.metrics, service: configuration.inference).register(on: router)
         return router
@@ -82,6 +90,7 @@ public enum LumenApplication {
             router: responder(configuration: configuration, store: store),
             server: .lumen(idleTimeout: configuration.readTimeout.map { TimeAmount.nanoseconds(Int64($0 / .nanoseconds(1))) }),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
+            services: configuration.services,
             logger: logger)
     }
 }

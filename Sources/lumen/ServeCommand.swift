@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import LumenModels
+import LumenCluster
 import LumenServer
 import LumenStore
 
@@ -59,7 +60,7 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         let s = try settings()
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
-        let (configuration, datastore) = try withCLIError {
+        var (configuration, datastore) = try withCLIError {
             let table = s.tokens.isEmpty ? nil : try TokenTable.load(URL(fileURLWithPath: s.tokens))
             var configuration = LumenApplication.Configuration(host: s.host, port: s.port, tokens: table,
                                                                ingestPolicy: s.ingestPolicy)
@@ -81,6 +82,7 @@ struct ServeCommand: ParsableCommand {
                 sessions: SessionStore(defaultExpiry: TimeInterval(s.sessionExpiry), maxExpiry: TimeInterval(s.sessionMaxExpiry),
                                        byteBudget: s.sessionMiB << 20),
                 maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20, modelDirectory: uploads, versions: versions)
+            configuration.finetuning = try Self.finetuning(s, versions: versions, store: datastore)
             configuration.prefix = s.prefix
             configuration.readTimeout = s.readTimeout > 0 ? .seconds(s.readTimeout) : nil
             return (configuration, datastore)
@@ -96,13 +98,11 @@ struct ServeCommand: ParsableCommand {
         }
         let path = LumenApplication.normalisedPrefix(s.prefix)
         print("lumen: listening on http://\(s.host):\(s.port)\(path)  (from a laptop: ssh -N -L \(s.port):127.0.0.1:\(s.port) <this host>, then use http://127.0.0.1:\(s.port)\(path) as the server in Slicer's NVIDIA AIAA or MONAI Label module)")
-        if let sessions = configuration.inference?.sessions {
-            Task.detached {
-                while true {
-                    try? await Task.sleep(for: .seconds(60))
-                    await sessions.sweep()
-                }
-            }
+        if let sessions = configuration.inference?.sessions { configuration.services.append(SessionSweeper(sessions: sessions)) }
+        if let finetuning = configuration.finetuning {
+            let monitor = finetuning.makeMonitor()
+            configuration.services.append(monitor)
+            print("lumen: fine-tuning on Slurm: jobs run in \(finetuning.submitter.runRoot.path)")
         }
         let app = try withCLIError { try LumenApplication.application(configuration: configuration, store: datastore) }
         // The root command is synchronous; run the server to completion on its own task.
@@ -126,4 +126,27 @@ final class FailureBox: @unchecked Sendable {
     private var error: (any Error)?
     func set(_ e: any Error) { lock.lock(); error = e; lock.unlock() }
     func get() -> (any Error)? { lock.lock(); defer { lock.unlock() }; return error }
+}
+
+extension ServeCommand {
+    /// Fine-tuning when the settings ask for it (or `auto` finds `sbatch`): the job template and
+    /// entry point come from this checkout's slurm/, runs go under `<store>/runs`.
+    static func finetuning(_ s: ServeSettings, versions: ModelVersions, store: Datastore) throws -> Finetuning? {
+        let onPath = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/sbatch") }
+        guard s.finetune == "on" || (s.finetune == "auto" && (onPath || !s.slurmEnv.isEmpty)) else { return nil }
+        var environment: [String: String] = [:]
+        if !s.slurmEnv.isEmpty { environment = try SlurmClient.environment(fromEnvFile: URL(fileURLWithPath: s.slurmEnv)) }
+        let slurm = SlurmClient(environment: environment)
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let python = URL(fileURLWithPath: s.trainPython, relativeTo: here).standardizedFileURL.path
+        let settings = SlurmJobSettings(partition: s.slurmPartition, account: s.slurmAccount, qos: s.slurmQos, nodes: s.slurmNodes,
+                                        gpusPerNode: s.slurmGpusPerNode, cpusPerTask: s.slurmCpusPerTask, mem: s.slurmMem,
+                                        time: s.slurmTime, signalSeconds: s.slurmSignalSeconds, python: python,
+                                        script: here.appendingPathComponent("slurm/finetune.py").path,
+                                        template: here.appendingPathComponent("slurm/finetune.sbatch.template").path)
+        let runs = URL(fileURLWithPath: s.store).appendingPathComponent("runs").standardizedFileURL
+        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+        return Finetuning(versions: versions, submitter: FinetuneSubmitter(store: store, slurm: slurm, runRoot: runs, settings: settings))
+    }
 }

@@ -25,10 +25,19 @@ struct ServeSettings {
     var readTimeout = 60
     var queueTimeout = 300
     var gateMargin = 0.02
+    /// Fine-tuning on Slurm: `auto` turns it on when `sbatch` is on the PATH or `slurm_env` is set.
+    var finetune = "auto"
+    /// A file of `export NAME=value` lines for the Slurm commands (SLURM_CONF, …), e.g. scripts/services' env.sh.
+    var slurmEnv = ""
+    var trainPython = ".venv-train/bin/python"
+    var slurmPartition = "", slurmAccount = "", slurmQos = "", slurmMem = "", slurmTime = "04:00:00"
+    var slurmNodes = 1, slurmGpusPerNode = 1, slurmCpusPerTask = 4, slurmSignalSeconds = 300
 
     static let keys = ["host", "port", "models", "store", "tokens", "prefix", "ingest_policy", "max_concurrent", "queue",
                        "session_expiry", "session_max_expiry", "session_mib", "max_voxels", "max_upload_mib", "read_timeout",
-                       "queue_timeout", "gate_margin"]
+                       "queue_timeout", "gate_margin", "finetune", "slurm_env", "train_python", "slurm_partition",
+                       "slurm_account", "slurm_qos", "slurm_mem", "slurm_time", "slurm_nodes", "slurm_gpus_per_node",
+                       "slurm_cpus_per_task", "slurm_signal_seconds"]
 
     /// The file's values, then the environment's, on top of the defaults.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
@@ -81,6 +90,18 @@ struct ServeSettings {
         s.maxUploadMiB = try int("max_upload_mib") ?? s.maxUploadMiB
         s.readTimeout = try int("read_timeout") ?? s.readTimeout
         s.queueTimeout = try int("queue_timeout") ?? s.queueTimeout
+        s.finetune = try string("finetune") ?? s.finetune
+        s.slurmEnv = try string("slurm_env") ?? s.slurmEnv
+        s.trainPython = try string("train_python") ?? s.trainPython
+        s.slurmPartition = try string("slurm_partition") ?? s.slurmPartition
+        s.slurmAccount = try string("slurm_account") ?? s.slurmAccount
+        s.slurmQos = try string("slurm_qos") ?? s.slurmQos
+        s.slurmMem = try string("slurm_mem") ?? s.slurmMem
+        s.slurmTime = try string("slurm_time") ?? s.slurmTime
+        s.slurmNodes = try int("slurm_nodes") ?? s.slurmNodes
+        s.slurmGpusPerNode = try int("slurm_gpus_per_node") ?? s.slurmGpusPerNode
+        s.slurmCpusPerTask = try int("slurm_cpus_per_task") ?? s.slurmCpusPerTask
+        s.slurmSignalSeconds = try int("slurm_signal_seconds") ?? s.slurmSignalSeconds
         if let v = values["gate_margin"] {
             guard let d = (v as? Double) ?? (v as? Int).map(Double.init) ?? (v as? String).flatMap(Double.init) else {
                 throw ValidationError("gate_margin must be a number, got \(v)")
@@ -99,8 +120,18 @@ struct ServeSettings {
             ("session_expiry", sessionExpiry, 1...10_000_000), ("session_max_expiry", sessionMaxExpiry, 1...100_000_000),
             ("session_mib", sessionMiB, 1...(1 << 24)), ("max_voxels", maxVoxels, 1...(1 << 34)),
             ("max_upload_mib", maxUploadMiB, 1...(1 << 24)), ("read_timeout", readTimeout, 0...86_400),
-            ("queue_timeout", queueTimeout, 1...86_400),
+            ("queue_timeout", queueTimeout, 1...86_400), ("slurm_nodes", slurmNodes, 1...1024),
+            ("slurm_gpus_per_node", slurmGpusPerNode, 0...64), ("slurm_cpus_per_task", slurmCpusPerTask, 1...1024),
+            ("slurm_signal_seconds", slurmSignalSeconds, 0...86_400),
         ]
+        guard ["auto", "on", "off"].contains(finetune) else { throw ValidationError("finetune must be auto, on or off, got \(finetune)") }
+        // These go into #SBATCH lines: only characters Slurm's own syntax uses.
+        let safe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_.:,+"))
+        for (key, value) in [("slurm_partition", slurmPartition), ("slurm_account", slurmAccount), ("slurm_qos", slurmQos),
+                             ("slurm_mem", slurmMem), ("slurm_time", slurmTime)]
+            where value.unicodeScalars.contains(where: { !safe.contains($0) }) {
+            throw ValidationError("\(key) may hold only letters, digits and - _ . : , +; got \(value)")
+        }
         for (key, value, range) in ranges where !range.contains(value) {
             throw ValidationError("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }

@@ -10,6 +10,7 @@ import LumenStore
 struct MONAILabelRoutes: Sendable {
     let service: InferenceService
     let store: Datastore
+    var finetuning: Finetuning? = nil
 
     func register(on router: Router<LumenRequestContext>) {
         router.get("/info") { request, context in try await info(request, context) }
@@ -31,10 +32,25 @@ struct MONAILabelRoutes: Sendable {
             for label in model.labels where !labels.contains(label) { labels.append(label) }
         }
         let stats = try await Blocking.run { try store.stats() }
+        // Segmentation models can be fine-tuned when the server has Slurm; train_stats is each one's newest job's.
+        var trainers: [String: Any] = [:], trainStats: [String: Any] = [:]
+        if let finetuning {
+            let jobs = try finetuning.jobs()
+            for name in service.registry.names where service.registry.models[name]?.kind == .segmentation {
+                trainers[name] = ["description": "fine-tune \(name) on final labels with a Slurm job",
+                                  "config": ["max_epochs": 50, "val_split": 0.2, "train_batch_size": 2, "learning_rate": 0.0001]]
+                let progress = jobs.first { $0.modelName == name }?.progress
+                trainStats[name] = progress.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? [String: Any]()
+            }
+        }
+        for name in service.registry.names where trainStats[name] == nil { trainStats[name] = [String: Any]() }
         return try Responses.json([
             "name": "Lumen", "description": "Lumen annotation server: MMAR models run natively in Swift", "version": "0.1.0",
-            "labels": labels, "models": models, "trainers": [String: Any](), "strategies": [String: Any](),
-            "scoring": [String: Any](), "train_stats": Dictionary(uniqueKeysWithValues: service.registry.names.map { ($0, [String: Any]()) }),
+            "labels": labels, "models": models, "trainers": trainers,
+            "strategies": Dictionary(uniqueKeysWithValues: Datastore.SampleStrategy.allCases.map {
+                ($0.rawValue, ["description": "MONAI Label's \($0.rawValue) strategy over images without a final label"])
+            }),
+            "scoring": [String: Any](), "train_stats": trainStats,
             "datastore": ["total": stats.total, "completed": stats.completed, "label_tags": stats.labelTags],
         ])
     }

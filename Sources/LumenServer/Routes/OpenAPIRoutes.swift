@@ -25,6 +25,13 @@ struct OpenAPIRoutes: Sendable {
         "POST /admin/model/{name}/versions/{version}/retire": "Admin: take a version out of service (purge=true deletes its files)",
         "GET /model/info/{model}": "MONAI Label: the serving version's checksum, time and train_stats",
         "POST /activelearning/{strategy}": "MONAI Label: the next image to label (random, first, last; only images without a final label)",
+        "POST /train/{model}": "MONAI Label: fine-tune a model on final labels with a Slurm job (429 while one runs, unless enqueue)",
+        "GET /train": "MONAI Label: the newest training job (check_if_running, all)",
+        "DELETE /train": "MONAI Label: cancel the running training job",
+        "GET /admin/jobs": "Admin: every fine-tuning job",
+        "GET /admin/jobs/{id}": "Admin: one job with its progress, gate result and log tail",
+        "GET /admin/jobs/{id}/logs": "Admin: the job's Slurm output (lines=N)",
+        "DELETE /admin/jobs/{id}": "Admin: cancel a job",
         "GET /metrics": "Prometheus metrics",
         "GET /openapi.json": "This document",
     ]

@@ -78,6 +78,7 @@ enum ErrorMapping {
             case .notFound: return .notFound
             case .invalid: return .badRequest
             case .refused, .conflict: return .conflict
+            case .busy: return .tooManyRequests
             }
         case is NIOTooManyBytesError: return .contentTooLarge
         default: return .internalServerError

@@ -11,9 +11,12 @@ public enum DatasetExport {
     }
 
     @discardableResult
-    public static func export(store: Datastore, tag: String = "final", output: URL, user: String) throws -> Summary {
+    /// `excluding` leaves images out: fine-tuning never trains on the held-out
+    /// images that the version gate scores it on.
+    public static func export(store: Datastore, tag: String = "final", output: URL, user: String,
+                              excluding: Set<String> = []) throws -> Summary {
         try Identifiers.validate(tag, what: "the tag")
-        let pairs = try store.newestLabels(tag: tag)
+        let pairs = try store.newestLabels(tag: tag).filter { !excluding.contains($0.image.id) }
         let imagesDir = output.appendingPathComponent("imagesTr", isDirectory: true)
         let labelsDir = output.appendingPathComponent("labelsTr", isDirectory: true)
         do {
