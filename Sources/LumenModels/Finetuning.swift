@@ -77,9 +77,13 @@ public actor Finetuning {
 
     /// A job reached a final state: a completed one hands its candidate to the gate.
     func finished(_ job: FinetuneJobRecord) async {
+        // The gate's verdict goes beside what the monitor recorded (candidate, metrics), under "gate".
         var result: [String: Any] = ["state": job.state]
         defer {
-            let text = String(decoding: (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+            let current = (try? store.job(id: job.id))??.result ?? job.result
+            var merged = current.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] } ?? [:]
+            merged["gate"] = result
+            let text = String(decoding: (try? JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
             _ = try? store.updateJob(id: job.id, FinetuneJobUpdate(state: job.state, reason: job.reason, exitCode: job.exitCode,
                                                                    progress: job.progress, result: text, isFinal: true))
         }

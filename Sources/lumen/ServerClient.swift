@@ -24,6 +24,12 @@ struct ServerClient {
 
     /// Sends one request and returns the JSON object of a 2xx reply; any other reply becomes the server's own message.
     func call(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil) throws -> [String: Any] {
+        let data = try raw(method, path, body: body, contentType: contentType)
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// The reply's bytes, for routes that answer text.
+    func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil) throws -> Data {
         guard let url = URL(string: base.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path) else {
             throw ValidationError("not a URL: \(base)\(path)")
         }
@@ -46,7 +52,7 @@ struct ServerClient {
             let detail = object["detail"] as? String ?? String(decoding: data ?? Data(), as: UTF8.self)
             throw ValidationError("\(method) \(path): \(response?.statusCode ?? 0) \(detail)")
         }
-        return object
+        return data ?? Data()
     }
 
     /// A multipart body with one file part, as the admin upload route takes it.

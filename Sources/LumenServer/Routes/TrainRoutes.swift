@@ -23,11 +23,16 @@ struct TrainRoutes: Sendable {
     static func status(_ job: FinetuneJobRecord) -> String {
         switch JobState(slurm: job.state) {
         case .pending, .configuring: "SUBMITTED"
-        case .completed: job.result == nil ? "RUNNING" : "DONE"
+        case .completed: gated(job) ? "DONE" : "RUNNING"   // done once the gate has spoken
         case .cancelled: "STOPPED"
         case let s where s.isFinal: "ERROR"
         default: "RUNNING"
         }
+    }
+
+    static func gated(_ job: FinetuneJobRecord) -> Bool {
+        guard let text = job.result, let o = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return false }
+        return o["gate"] != nil
     }
 
     static func object(_ job: FinetuneJobRecord, details: Bool = false) -> [String: Any] {
@@ -68,6 +73,12 @@ struct TrainRoutes: Sendable {
         training.batchSize = try reader.int("train_batch_size", "batch_size", in: 1...64) ?? training.batchSize
         if let split = try reader.double("val_split", in: 0...0.9) { training.valSplit = String(split) }
         if let lr = try reader.double("learning_rate", "lr", in: 1e-8...1) { training.lr = String(lr) }
+        // Lumen's own key: the training crop (and validation window), one size or three.
+        if let patch = config["patch"] ?? config["roi_size"] {
+            let sizes = try ((patch as? [Any]) ?? [patch]).map { try ParamReader.int($0, key: "patch", in: 16...512) }
+            guard sizes.count == 1 || sizes.count == 3 else { throw ServerError.badRequest("params.patch is one size or three, got \(sizes.count)") }
+            training.patch = sizes.map(String.init).joined(separator: ",")
+        }
         let enqueue = (config["enqueue"] as? Bool) == true || request.uri.queryParameters.get("enqueue") == "true"
         let job = try await finetuning.submit(model: model, user: who.user, training: training, enqueue: enqueue)
         var reply = Self.object(job)
@@ -80,7 +91,7 @@ struct TrainRoutes: Sendable {
         let query = request.uri.queryParameters
         let jobs = try finetuning.jobs()
         if query.get("check_if_running") == "true" {
-            guard let running = jobs.first(where: { !JobState(slurm: $0.state).isFinal || $0.result == nil }) else {
+            guard let running = jobs.first(where: { !JobState(slurm: $0.state).isFinal || !Self.gated($0) }) else {
                 throw ServerError.notFound("No Train Tasks are currently Running")
             }
             return try Responses.json(Self.object(running, details: true))

@@ -12,11 +12,15 @@ public struct SessionSweeper: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                await sessions.sweep()
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: interval)
+                    await sessions.sweep()
+                }
             }
+        } catch is CancellationError {
+            // A shutdown, not a failure.
         }
     }
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Fine-tuning end to end on the test Slurm, as a cluster admin would see it.
+
+Starts the test cluster (scripts/services: munge, slurmctld, two slurmd with
+fake GPUs) and a real `lumen serve` with fine-tuning on, puts phantom CTs with
+`final` labels into its datastore through the MONAI Label routes, then presses
+"Train" the way Slicer does (`POST /train/abdominal_organs`). The job runs two
+gloo ranks on one node (`--gres=gpu:2`). The check follows it through
+`GET /train/` and `lumen finetune status` until it is DONE, and then requires
+that both ranks and the gradient all-reduce show in the log, that at least two
+progress reports were seen, that the gate promoted the candidate, that
+`/v1/models` shows version 2, and that a segmentation is answered by version 2.
+
+  scripts/finetune_check.py --lumen .build/debug/lumen
+"""
+import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+BOUNDARY = "----lumen-finetune-check"
+
+
+def request(port, method, path, body=None, content_type=None, timeout=600):
+    headers = {"Content-Type": content_type} if content_type else {}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def upload(port, path, name, data):
+    body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+    return request(port, "PUT", path, body, f"multipart/form-data; boundary={BOUNDARY}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--lumen", required=True)
+    p.add_argument("--cases", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--timeout", type=int, default=1200)
+    args = p.parse_args()
+    lumen = os.path.abspath(args.lumen)
+    venv = subprocess.run([os.path.join(ROOT, "scripts", "setup_train_python")], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    env_file = subprocess.run([os.path.join(ROOT, "scripts", "services"), "start", "slurm"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    work = tempfile.mkdtemp(prefix="lumen-finetune-check-")
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    env = dict(os.environ, LUMEN_FINETUNE="on", LUMEN_SLURM_ENV=env_file,
+               LUMEN_TRAIN_PYTHON=os.path.join(os.path.abspath(os.path.join(ROOT, venv)), "bin", "python"),
+               LUMEN_SLURM_GPUS_PER_NODE="2", LUMEN_SLURM_CPUS_PER_TASK="1", LUMEN_SLURM_TIME="00:30:00")
+    log = open(os.path.join(work, "serve.log"), "wb")
+    server = subprocess.Popen([lumen, "serve", "--port", str(port), "--store", os.path.join(work, "store"),
+                               "--models", os.path.join(ROOT, "mmar")], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        for _ in range(300):
+            time.sleep(0.1)
+            try:
+                if request(port, "GET", "/info/")[0] == 200:
+                    break
+            except OSError:
+                pass
+        info = json.loads(request(port, "GET", "/info/")[1])
+        assert "abdominal_organs" in info["trainers"], f"no trainer for abdominal_organs: {info['trainers']}"
+        # The 'second hospital' is not needed here: the labels are the phantoms' own ground truth.
+        phantoms = os.path.join(work, "phantoms")
+        subprocess.run([lumen, "phantom", "--output", phantoms, "--count", str(args.cases), "--seed", "52000", "--size", "small"],
+                       check=True, stdout=subprocess.DEVNULL)
+        for i in range(args.cases):
+            image = open(os.path.join(phantoms, f"image{i:02d}.nii.gz"), "rb").read()
+            label = open(os.path.join(phantoms, f"label{i:02d}.nii.gz"), "rb").read()
+            assert upload(port, f"/datastore/?image=case{i}", "ct.nii.gz", image)[0] == 200
+            status, body, _ = upload(port, f"/datastore/label?image=case{i}&tag=final", "label.nii.gz", label)
+            assert status == 200, (status, body)
+        train = {"max_epochs": args.epochs, "learning_rate": 1e-5, "train_batch_size": 1, "patch": [48, 48, 32], "client_id": "check"}
+        status, body, _ = request(port, "POST", "/train/abdominal_organs", json.dumps(train).encode(), "application/json")
+        assert status == 200, (status, body)
+        job = json.loads(body)
+        print(f"submitted {job['id']} as Slurm job {job['slurm_job_id']}", flush=True)
+        status, body, _ = request(port, "POST", "/train/abdominal_organs", json.dumps(train).encode(), "application/json")
+        assert status == 429, f"a second job while one runs must get 429, got {status}"
+        epochs, deadline, latest = set(), time.monotonic() + args.timeout, {}
+        cli = dict(os.environ, LUMEN_SERVER=f"http://127.0.0.1:{port}")
+        cli_lines = []
+        while time.monotonic() < deadline:
+            status, body, _ = request(port, "GET", "/train/")
+            latest = json.loads(body)
+            stats = latest.get("train_stats") or {}
+            if stats.get("epoch"):
+                epochs.add(stats["epoch"])
+            line = subprocess.run([lumen, "finetune", "status"], env=cli, capture_output=True, text=True).stdout.strip()
+            if line and (not cli_lines or line != cli_lines[-1]):
+                cli_lines.append(line)
+                print("lumen finetune status:", line, flush=True)
+            if latest["status"] in ("DONE", "ERROR", "STOPPED"):
+                break
+            time.sleep(2)
+        assert latest.get("status") == "DONE", json.dumps(latest, indent=1)
+        log_text = request(port, "GET", f"/admin/jobs/{job['id']}/logs?lines=2000")[1].decode()
+        assert "rank 0 of world size 2" in log_text and "rank 1 of world size 2" in log_text, log_text[-3000:]
+        assert "IDENTICAL" in log_text, "the parameter checksums after step 1 must agree on both ranks (all-reduce)"
+        assert len(epochs) >= 2 or args.epochs < 2, f"progress reports seen for epochs {sorted(epochs)}"
+        result = (latest.get("result") or {}).get("gate") or {}
+        print("gate:", result.get("message"), flush=True)
+        assert result.get("promoted") is True and result.get("version") == 2, result
+        listing = json.loads(request(port, "GET", "/v1/models?model=abdominal_organs")[1])
+        assert listing["version"] == "2", listing
+        ct = open(os.path.join(phantoms, "image00.nii.gz"), "rb").read()
+        body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"params\"\r\n\r\n{{}}\r\n--{BOUNDARY}\r\n"
+                "Content-Disposition: form-data; name=\"datapoint\"; filename=\"ct.nii.gz\"\r\n\r\n").encode() + ct + f"\r\n--{BOUNDARY}--\r\n".encode()
+        status, _, headers = request(port, "POST", "/v1/segmentation?model=abdominal_organs&output=image", body,
+                                     f"multipart/form-data; boundary={BOUNDARY}")
+        assert status == 200 and headers.get("X-Lumen-Model-Version") == "abdominal_organs@2", (status, headers)
+        versions = json.loads(request(port, "GET", "/admin/model/abdominal_organs/versions/2")[1])
+        assert versions["source"] == "finetune" and len(versions["trained_on"]) >= 2, versions
+        print(f"epochs reported: {sorted(epochs)}; trained on {len(versions['trained_on'])} labels; "
+              f"gate metrics: {json.dumps(versions['metrics'])}")
+        print("finetune check passed")
+        return 0
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
