@@ -55,9 +55,14 @@ actor TestCluster {
     private static func startServices() async throws -> Started {
         let dir = servicesDir
         let script = repoRoot.appendingPathComponent("scripts/services").path
-        let result = try await sh("'\(script)' start slurm", environment: ["LUMEN_SERVICES_DIR": dir.path])
+        // Output to a file: daemons it starts (munged) may keep inherited pipes open for ever.
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let log = dir.appendingPathComponent("services-start.log").path
+        let result = try await sh("'\(script)' start slurm > '\(log)' 2>&1 < /dev/null",
+                                  environment: ["LUMEN_SERVICES_DIR": dir.path])
         guard result.status == 0 else {
-            throw TestFailure("scripts/services start slurm failed (exit \(result.status)):\n\(result.stdout)\n\(result.stderr)")
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw TestFailure("scripts/services start slurm failed (exit \(result.status)):\n\(output)")
         }
         let envFile = dir.appendingPathComponent("env.sh")
         let env = try SlurmClient.environment(fromEnvFile: envFile)
