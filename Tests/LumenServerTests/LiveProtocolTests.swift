@@ -62,4 +62,19 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("campaign passed"))
     }
+
+    /// Slicer's Train button on a real Slurm: phantom CTs with final labels in
+    /// the datastore, `POST /train/abdominal_organs` runs two gloo ranks under
+    /// `--gres=gpu:2`, progress is seen through `GET /train/` and `lumen
+    /// finetune status`, the gate promotes the candidate, and the next
+    /// segmentation is answered by version 2 (scripts/finetune_check.py).
+    @Test(.timeLimit(.minutes(20)))
+    func fineTuneThroughTheServerOnSlurm() throws {
+        let result = try LiveServer.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                        ["python3", LiveServer.root.appendingPathComponent("scripts/finetune_check.py").path,
+                                         "--lumen", LiveServer.binary.path])
+        print(result.output)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("finetune check passed"))
+    }
 }
