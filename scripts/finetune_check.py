@@ -11,6 +11,9 @@ that both ranks and the gradient all-reduce show in the log, that at least two
 progress reports were seen, that the gate promoted the candidate, that
 `/v1/models` shows version 2, and that a segmentation is answered by version 2.
 
+  A job whose training fails and one cancelled through `DELETE /train/` must
+then end recorded (ERROR, STOPPED) and add no version.
+
   scripts/finetune_check.py --lumen .build/debug/lumen
 """
 import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
@@ -33,6 +36,29 @@ def upload(port, path, name, data):
     body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
             "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
     return request(port, "PUT", path, body, f"multipart/form-data; boundary={BOUNDARY}")
+
+
+def submit(port, train):
+    # The previous job may still be handing its outcome over (429 until then).
+    for _ in range(30):
+        status, body, _ = request(port, "POST", "/train/abdominal_organs", json.dumps(train).encode(), "application/json")
+        if status != 429:
+            break
+        time.sleep(1)
+    assert status == 200, (status, body)
+    return json.loads(body)["id"]
+
+
+def wait_final(port, job_id, timeout):
+    """The job as GET /train/ shows it once it ended and its outcome is recorded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = json.loads(request(port, "GET", "/train/?all=true")[1])
+        job = next(j for j in jobs if j["id"] == job_id)
+        if job["status"] in ("DONE", "ERROR", "STOPPED") and (job.get("result") or {}).get("gate"):
+            return job
+        time.sleep(2)
+    raise AssertionError(f"job {job_id} did not end within {timeout} s")
 
 
 def main():
@@ -118,6 +144,23 @@ def main():
         assert versions["source"] == "finetune" and len(versions["trained_on"]) >= 2, versions
         print(f"epochs reported: {sorted(epochs)}; trained on {len(versions['trained_on'])} labels; "
               f"gate metrics: {json.dumps(versions['metrics'])}")
+        # Faults: a job whose training fails, and one cancelled through DELETE /train/, end recorded and never promoted.
+        broken = dict(train, patch=[17, 17, 17])   # strides of 2 cannot halve 17: the network fails on the first batch
+        failed = wait_final(port, submit(port, broken), args.timeout)
+        assert failed["status"] == "ERROR" and failed["slurm_state"] == "FAILED", failed
+        assert failed["result"]["gate"]["promoted"] is False, failed["result"]
+        print("failed job:", failed["slurm_state"], failed.get("exit_code"), "-", failed["result"]["gate"]["message"], flush=True)
+        slow = dict(train, max_epochs=500)
+        job_id = submit(port, slow)
+        while json.loads(request(port, "GET", "/train/")[1])["slurm_state"] != "RUNNING":
+            time.sleep(1)
+        status, body, _ = request(port, "DELETE", "/train/")
+        assert status == 200 and json.loads(body)["status"] == "STOPPED", (status, body)
+        cancelled = wait_final(port, job_id, args.timeout)
+        assert cancelled["status"] == "STOPPED" and cancelled["result"]["gate"]["promoted"] is False, cancelled
+        print("cancelled job:", cancelled["slurm_state"], "-", cancelled["result"]["gate"]["message"], flush=True)
+        states = [v["state"] for v in json.loads(request(port, "GET", "/admin/model/abdominal_organs/versions")[1])["versions"]]
+        assert states == ["retired", "serving"], f"failed and cancelled jobs must add no version: {states}"
         print("finetune check passed")
         return 0
     finally:
