@@ -118,11 +118,19 @@ public actor ModelVersions {
     /// next version of `name`; then the gate decides whether it serves.
     public func submit(staged: URL, name: String, source: ModelVersionRecord.Source, detail: String, parent: Int?,
                        user: String, options: Options = Options(), trainedOn: String = "[]") async throws -> Decision {
+        await lock()
+        defer { unlock() }
+        return try await submitLocked(staged: staged, name: name, source: source, detail: detail, parent: parent, user: user,
+                                      options: options, trainedOn: trainedOn)
+    }
+
+    private func submitLocked(staged: URL, name: String, source: ModelVersionRecord.Source, detail: String, parent: Int?,
+                              user: String, options: Options, trainedOn: String) async throws -> Decision {
         let sha = try await ComputePool.shared.run { try BundleDigest.sha256(of: staged) }
         if let same = try store.modelVersions(name: name).last(where: { $0.sha256 == sha && $0.state != .failed }) {
             try? FileManager.default.removeItem(at: staged)
             if same.state == .serving { return Decision(record: same, promoted: false, message: "\(name)@\(same.version) already serves these files") }
-            return try await promote(name: name, version: same.version, user: user, options: options)
+            return try await promoteLocked(name: name, version: same.version, user: user, options: options)
         }
         let version = try store.nextModelVersion(name: name)
         let folder = root.appendingPathComponent(name)
@@ -147,18 +155,24 @@ public actor ModelVersions {
             throw ModelError.invalid("\(name)@\(version) was recorded as failed and will not serve: \(error)")
         }
         try store.addModelVersion(record, user: user)
-        return try await promote(name: name, version: version, user: user, options: options)
+        return try await promoteLocked(name: name, version: version, user: user, options: options)
     }
 
     /// Serves a candidate if the gate lets it (or the admin forces it, with a reason).
     public func promote(name: String, version: Int, user: String, options: Options = Options()) async throws -> Decision {
+        await lock()
+        defer { unlock() }
+        return try await promoteLocked(name: name, version: version, user: user, options: options)
+    }
+
+    private func promoteLocked(name: String, version: Int, user: String, options: Options) async throws -> Decision {
         guard let record = try store.modelVersion(name: name, version: version) else {
             throw ModelError.notFound("model \(name) has no version \(version)")
         }
         switch record.state {
         case .serving: return Decision(record: record, promoted: false, message: "\(name)@\(version) already serves")
         case .failed: throw ModelError.conflict("\(name)@\(version) failed its checks and cannot serve: \(record.reason)")
-        case .retired where record.promotedAt != nil: return try await rollback(name: name, version: version, user: user)
+        case .retired where record.promotedAt != nil: return try await rollbackLocked(name: name, version: version, user: user)
         case .candidate, .retired: break
         }
         if options.force && options.reason.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -215,6 +229,12 @@ public actor ModelVersions {
 
     /// Serves an earlier version again. It served before, so the gate does not apply.
     public func rollback(name: String, version: Int, user: String) async throws -> Decision {
+        await lock()
+        defer { unlock() }
+        return try await rollbackLocked(name: name, version: version, user: user)
+    }
+
+    private func rollbackLocked(name: String, version: Int, user: String) async throws -> Decision {
         guard let record = try store.modelVersion(name: name, version: version) else {
             throw ModelError.notFound("model \(name) has no version \(version)")
         }
@@ -233,7 +253,9 @@ public actor ModelVersions {
 
     /// Takes a version out of service (the model is unloaded when it served).
     /// Its files stay unless `purge` is set; bundled files are never deleted.
-    public func retire(name: String, version: Int, user: String, purge: Bool) throws -> ModelVersionRecord {
+    public func retire(name: String, version: Int, user: String, purge: Bool) async throws -> ModelVersionRecord {
+        await lock()
+        defer { unlock() }
         guard let record = try store.modelVersion(name: name, version: version) else {
             throw ModelError.notFound("model \(name) has no version \(version)")
         }
@@ -243,6 +265,22 @@ public actor ModelVersions {
         let path = URL(fileURLWithPath: record.path).standardizedFileURL
         if purge, path.path.hasPrefix(root.standardizedFileURL.path + "/") { try? FileManager.default.removeItem(at: path) }
         return try store.modelVersion(name: name, version: version) ?? record
+    }
+
+    // MARK: one change at a time
+
+    /// The actor alone does not serialise: it re-enters at every `await` (a
+    /// smoke inference, an evaluation), and two uploads of one name would take
+    /// the same version number. Changes therefore queue here, in order.
+    private var locked = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func lock() async {
+        if locked { await withCheckedContinuation { waiting.append($0) } } else { locked = true }
+    }
+
+    private func unlock() {
+        if waiting.isEmpty { locked = false } else { waiting.removeFirst().resume() }
     }
 
     /// Every version of `name`, oldest first.

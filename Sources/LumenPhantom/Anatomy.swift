@@ -48,7 +48,7 @@ struct Anatomy: Sendable {
     let pelvis: [Blob]
     let bowel: [(Blob, Double)]
     let muscles: [Blob]
-    let hu: Intensities
+    var hu: Intensities
     let vessels: [Tube]
     // Pose: rotation about z, scale, shift, and a smooth displacement field.
     let angle: Double, scale: Double, shift: Point
@@ -284,3 +284,28 @@ struct Anatomy: Sendable {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Scan protocols: what the contrast phase does to each tissue's HU. Portal
+/// venous is the default every seed was made with; the others redraw only the
+/// intensities (from their own stream), so a seed keeps its anatomy.
+///
+/// Non-contrast values follow published unenhanced CT attenuation: liver
+/// 55–65 HU and spleen 40–50 HU (Kodama et al., AJR 2007; Boll & Merkle,
+/// Radiology 2009), renal parenchyma 30–40 HU without corticomedullary
+/// difference, unenhanced blood 35–45 HU, pancreas 35–45 HU, skeletal muscle
+/// 45–55 HU (Lamba et al., RadioGraphics 2014, appendix table).
+public enum ScanProtocol: String, Sendable, CaseIterable {
+    case portalVenous = "portal-venous"
+    case nonContrast = "non-contrast"
+
+    func intensities(_ base: Intensities, _ r: inout PhantomRandom) -> Intensities {
+        guard self == .nonContrast else { return base }
+        var hu = base
+        let blood = r.uniform(35, 45)
+        hu.liver = r.uniform(55, 65); hu.spleen = r.uniform(40, 50)
+        hu.cortex = r.uniform(30, 40); hu.medulla = hu.cortex - r.uniform(0, 4)
+        hu.aorta = blood; hu.portal = blood + r.uniform(-2, 2); hu.artery = blood + r.uniform(-2, 2); hu.ivc = blood
+        hu.pancreas = r.uniform(35, 45); hu.muscle = r.uniform(45, 55); hu.stomachWall = r.uniform(35, 45)
+        return hu
+    }
+}

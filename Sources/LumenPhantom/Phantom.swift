@@ -26,9 +26,14 @@ public struct Phantom: Sendable {
         Dictionary(uniqueKeysWithValues: PhantomLabel.allCases.map { ($0.rawValue, $0.name) })
     }
 
-    public static func generate(seed: UInt64, index: Int, size: Size = .full, pool: ComputePool = .shared) throws -> Phantom {
+    public static func generate(seed: UInt64, index: Int, size: Size = .full, scan: ScanProtocol = .portalVenous,
+                                pool: ComputePool = .shared) throws -> Phantom {
         var r = PhantomRandom.forCase(seed: seed, index: index)
-        let anatomy = Anatomy(&r)
+        var anatomy = Anatomy(&r)
+        if scan != .portalVenous {
+            var stream = PhantomRandom.forCase(seed: seed ^ 0x5CA9, index: index)
+            anatomy.hu = scan.intensities(anatomy.hu, &stream)
+        }
         // Only full draws its spacing, so small and medium keep their seeds' anatomy and noise.
         let (inPlane, slice): (Double, Double)
         switch size {
@@ -102,11 +107,11 @@ public enum PhantomDataset {
     public struct Case: Sendable { public var image: String; public var label: String; public var orientation: String; public var spacing: [Double] }
 
     public static func write(to directory: URL, count: Int, seed: UInt64, size: Phantom.Size = .full,
-                             progress: (Int, Case) -> Void = { _, _ in }) throws -> [Case] {
+                             scan: ScanProtocol = .portalVenous, progress: (Int, Case) -> Void = { _, _ in }) throws -> [Case] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var cases: [Case] = []
         for index in 0..<count {
-            let phantom = try Phantom.generate(seed: seed, index: index, size: size)
+            let phantom = try Phantom.generate(seed: seed, index: index, size: size, scan: scan)
             let name = String(format: "%02d", index)
             try phantom.image.write(to: directory.appendingPathComponent("image\(name).nii.gz"), datatype: .int16)
             try phantom.label.write(to: directory.appendingPathComponent("label\(name).nii.gz"), datatype: .uint8)
@@ -118,7 +123,7 @@ public enum PhantomDataset {
         for (value, name) in Phantom.labelNames { labels[String(value)] = name }
         let json: [String: Any] = [
             "name": "Lumen synthetic abdominal CT phantoms",
-            "description": "Synthetic contrast-enhanced (portal venous) abdominal CT made by `lumen phantom --seed \(seed)`; no patient data.",
+            "description": "Synthetic abdominal CT (\(scan.rawValue)) made by `lumen phantom --seed \(seed) --protocol \(scan.rawValue)`; no patient data.",
             "modality": ["0": "CT"], "labels": labels, "numTraining": count, "seed": seed, "size": size.rawValue,
             "training": cases.map { ["image": "./\($0.image)", "label": "./\($0.label)"] },
         ]

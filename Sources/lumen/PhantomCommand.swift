@@ -13,13 +13,18 @@ struct PhantomCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "full (0.6–1.0 mm in-plane, 1–5 mm slices), medium (1 mm, 1.25 mm slices, for vessels) or small (2 mm, for tests and CPU training).")
     var size: String = "full"
+    @Option(help: "Scan protocol: portal-venous (the default every seed was made with) or non-contrast (same anatomy, unenhanced HU).")
+    var `protocol`: String = "portal-venous"
 
     func run() throws {
         guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full, medium or small") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard let scan = ScanProtocol(rawValue: `protocol`) else {
+            throw ValidationError("--protocol must be one of \(ScanProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         try withCLIError {
             let start = Date()
-            _ = try PhantomDataset.write(to: URL(fileURLWithPath: output), count: count, seed: seed, size: size) { index, c in
+            _ = try PhantomDataset.write(to: URL(fileURLWithPath: output), count: count, seed: seed, size: size, scan: scan) { index, c in
                 print(String(format: "%@  %@  spacing %.2f × %.2f × %.2f mm  %@  (%.1f s)", c.image, c.label, c.spacing[0],
                              c.spacing[1], c.spacing[2], c.orientation, Date().timeIntervalSince(start)))
             }

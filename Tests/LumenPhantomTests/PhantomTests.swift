@@ -72,4 +72,18 @@ struct PhantomTests {
         #expect(image.storedDatatype == .int16 && label.storedDatatype == .uint8)
         #expect(image.geometry == label.geometry)
     }
+
+    /// The "second hospital": the same anatomy unenhanced, so a model trained on
+    /// portal-venous scans meets other grey values, not other shapes.
+    @Test func nonContrastKeepsTheAnatomyAndChangesTheGreyValues() throws {
+        let pv = try Phantom.generate(seed: 61_000, index: 0, size: .small)
+        let nc = try Phantom.generate(seed: 61_000, index: 0, size: .small, scan: .nonContrast)
+        #expect(pv.label.tensor.data == nc.label.tensor.data)
+        func mean(_ p: Phantom, label: Float) -> Double {
+            let values = zip(p.image.tensor.data, p.label.tensor.data).filter { $0.1 == label }.map { Double($0.0) }
+            return values.reduce(0, +) / Double(max(values.count, 1))
+        }
+        #expect(mean(pv, label: 1) > 95 && mean(nc, label: 1) < 70, "liver: \(mean(pv, label: 1)) HU enhanced, \(mean(nc, label: 1)) HU unenhanced")
+        #expect(mean(nc, label: 7) < 55, "unenhanced aorta \(mean(nc, label: 7)) HU")
+    }
 }
