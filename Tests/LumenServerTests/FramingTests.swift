@@ -14,7 +14,9 @@ import Glibc
 /// (or its normal reply) at once, and the next request is served.
 @Suite("HTTP framing", .serialized)
 struct FramingTests {
-    /// Sends `bytes`, optionally half-closes, and returns the status of the reply (nil when none came within 5 s).
+    /// Sends `bytes`, optionally half-closes, and returns the status of the reply (nil when none came within 15 s).
+    /// Each request ends where its framing breaks: bytes left unread when the server closes would make
+    /// its kernel answer with a reset, which can overtake the 400 on its way (that is TCP, not Lumen).
     static func exchange(port: Int, _ bytes: [UInt8], halfClose: Bool = false) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
@@ -23,7 +25,7 @@ struct FramingTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -41,10 +43,10 @@ struct FramingTests {
     static let multipart = "Content-Type: multipart/form-data; boundary=\(Form.boundary)\r\n"
 
     @Test("malformed framing gets a 400 at once, never a 500 or silence", arguments: [
-        ("a bad chunk size", "POST /v1/segmentation?model=bones HTTP/1.1\r\nHost: x\r\n\(multipart)Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false, 400),
+        ("a bad chunk size", "POST /v1/segmentation?model=bones HTTP/1.1\r\nHost: x\r\n\(multipart)Transfer-Encoding: chunked\r\n\r\nzz\r\n", false, 400),
         ("a half-close mid-body", "PUT /session/ HTTP/1.1\r\nHost: x\r\n\(multipart)Content-Length: 500\r\n\r\n--\(Form.boundary)\r\nabc", true, 400),
         ("a header line without a colon", "GET /v1/models HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", false, 400),
-        ("two Content-Lengths", "POST /v1/mask2polygon HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcde", false, 400),
+        ("two Content-Lengths", "POST /v1/mask2polygon HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", false, 400),
         ("bare LF line ends", "GET /v1/models HTTP/1.1\nHost: x\n\n", false, 400),
         ("bare LF in an HTTP/1.0 POST head", "POST /v1/mask2polygon HTTP/1.0\n\(multipart.dropLast(2))\n\n", true, 400),
     ])
