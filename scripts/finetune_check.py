@@ -129,6 +129,9 @@ def main():
         assert "rank 0 of world size 2" in log_text and "rank 1 of world size 2" in log_text, log_text[-3000:]
         assert "IDENTICAL" in log_text, "the parameter checksums after step 1 must agree on both ranks (all-reduce)"
         assert len(epochs) >= 2 or args.epochs < 2, f"progress reports seen for epochs {sorted(epochs)}"
+        log.flush()
+        http_reports = open(os.path.join(work, "serve.log"), errors="replace").read().count("progress report over HTTP")
+        assert http_reports >= 2, f"rank 0 should have posted its progress over HTTP with the job's token ({http_reports} seen)"
         result = (latest.get("result") or {}).get("gate") or {}
         print("gate:", result.get("message"), flush=True)
         assert result.get("promoted") is True and result.get("version") == 2, result

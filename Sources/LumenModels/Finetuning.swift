@@ -16,9 +16,14 @@ public actor Finetuning {
     public nonisolated let slurm: SlurmClient
     nonisolated let logger: Logger
 
-    public init(versions: ModelVersions, submitter: FinetuneSubmitter, logger: Logger = Logger(label: "lumen.finetune")) {
+    /// Where rank 0 posts its progress (`…/train/progress`); empty: the run directory's file only.
+    public nonisolated let reportURL: String
+
+    public init(versions: ModelVersions, submitter: FinetuneSubmitter, reportURL: String = "",
+                logger: Logger = Logger(label: "lumen.finetune")) {
         self.versions = versions
         self.submitter = submitter
+        self.reportURL = reportURL
         self.slurm = submitter.slurm
         self.logger = logger
     }
@@ -30,7 +35,7 @@ public actor Finetuning {
         }
     }
 
-    var store: Datastore { versions.store }
+    nonisolated var store: Datastore { versions.store }
 
     /// The jobs of `model` (every model when nil), newest first.
     public nonisolated func jobs(model: String? = nil) throws -> [FinetuneJobRecord] {
@@ -61,11 +66,32 @@ public actor Finetuning {
         guard summary.pairs >= 2 else {
             throw ModelError.conflict("fine-tuning \(name) needs at least 2 images with final labels outside the gate's held-out fifth; the datastore has \(summary.pairs)")
         }
+        var training = training
+        training.reportURL = reportURL
         let submitted = try await submitter.submit(FinetuneRequest(
             modelName: name, baseVersion: String(base.version), bundleDir: URL(fileURLWithPath: base.path), datasetDir: data,
             submittedBy: user, training: training))
         logger.info("\(user) submitted fine-tuning job \(submitted.job.id) of \(name)@\(base.version) on \(summary.pairs) labelled image(s)")
         return submitted.job
+    }
+
+    /// A job's own progress report, authenticated by its per-job token (the
+    /// `report.token` file, 0600, in its run directory). Returns the job id.
+    public nonisolated func report(token: String, stats: String) throws -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(stats.utf8)), object is [String: Any] else {
+            throw ModelError.invalid("a progress report is a train_stats JSON object")
+        }
+        let wanted = Array(token.utf8)
+        for job in try store.openJobs() {
+            let file = URL(fileURLWithPath: job.runDir).appendingPathComponent("report.token")
+            guard let data = FileManager.default.contents(atPath: file.path) else { continue }
+            let known = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            // Compared in full whatever differs first, so timing says nothing about the token.
+            guard known.count == wanted.count, zip(known, wanted).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { continue }
+            try store.updateJobProgress(id: job.id, progress: stats)
+            return job.id
+        }
+        throw ModelError.notFound("no running fine-tuning job has this report token")
     }
 
     public func cancel(jobID: String, user: String) async throws -> FinetuneJobRecord {

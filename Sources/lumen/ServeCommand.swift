@@ -147,6 +147,10 @@ extension ServeCommand {
                                         template: here.appendingPathComponent("slurm/finetune.sbatch.template").path)
         let runs = URL(fileURLWithPath: s.store).appendingPathComponent("runs").standardizedFileURL
         try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
-        return Finetuning(versions: versions, submitter: FinetuneSubmitter(store: store, slurm: slurm, runRoot: runs, settings: settings))
+        // Compute nodes post progress here when they can reach this address; otherwise the run directory's file is read.
+        let host = s.host == "0.0.0.0" || s.host == "::" ? ProcessInfo.processInfo.hostName : s.host
+        let report = "http://\(host):\(s.port)\(LumenApplication.normalisedPrefix(s.prefix))/train/progress"
+        return Finetuning(versions: versions, submitter: FinetuneSubmitter(store: store, slurm: slurm, runRoot: runs, settings: settings),
+                          reportURL: report)
     }
 }

@@ -27,6 +27,7 @@ struct OpenAPIRoutes: Sendable {
         "POST /activelearning/{strategy}": "MONAI Label: the next image to label (random, first, last; only images without a final label)",
         "POST /train/{model}": "MONAI Label: fine-tune a model on final labels with a Slurm job (429 while one runs, unless enqueue)",
         "GET /train": "MONAI Label: the newest training job (check_if_running, all)",
+        "POST /train/progress": "A running job's rank 0 posts train_stats here with its per-job token",
         "DELETE /train": "MONAI Label: cancel the running training job",
         "GET /admin/jobs": "Admin: every fine-tuning job",
         "GET /admin/jobs/{id}": "Admin: one job with its progress, gate result and log tail",

@@ -9,7 +9,11 @@ import LumenStore
 struct TrainRoutes: Sendable {
     let finetuning: Finetuning
 
+    /// Where a job's rank 0 posts train_stats with `Authorization: Bearer <per-job token>`.
+    static let progressPath = "/train/progress"
+
     func register(on router: Router<LumenRequestContext>) {
+        router.post(RouterPath(Self.progressPath)) { request, context in try await progress(request, context) }
         router.post("/train/:model") { request, context in try await submit(request, context) }
         router.get("/train") { request, context in try status(request, context) }
         router.delete("/train") { request, context in try await cancel(request, context) }
@@ -84,6 +88,22 @@ struct TrainRoutes: Sendable {
         var reply = Self.object(job)
         reply["request"] = config.merging(["model": model]) { a, _ in a }
         return try Responses.json(reply)
+    }
+
+    func progress(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        let header = request.headers[.authorization] ?? ""
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw ServerError.notAuthenticated }
+        let body = try await request.body.collect(upTo: 256 << 10)
+        let stats = String(buffer: body)
+        let finetuning = self.finetuning
+        let id: String
+        do { id = try await Blocking.run { try finetuning.report(token: String(parts[1]), stats: stats) } } catch ModelError.notFound {
+            throw ServerError.invalidToken
+        }
+        let epoch = ((try? JSONSerialization.jsonObject(with: Data(stats.utf8))) as? [String: Any])?["epoch"] ?? "?"
+        context.logger.info("job \(id): progress report over HTTP, epoch \(epoch)")
+        return try Responses.json(["job": id])
     }
 
     func status(_ request: Request, _ context: LumenRequestContext) throws -> Response {

@@ -174,6 +174,14 @@ extension Datastore {
     }
 
     /// The owner has been told about the job's final state.
+    /// A progress report the job sent itself (rank 0 over HTTP): only the progress changes.
+    public func updateJobProgress(id: String, progress: String, at now: Date = Date()) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE finetune_job SET progress = ?, updated_at = ? WHERE id = ?",
+                           arguments: [progress, now.timeIntervalSince1970, id])
+        }
+    }
+
     public func markJobNotified(id: String, at now: Date = Date()) throws {
         try write { db in
             try db.execute(sql: "UPDATE finetune_job SET notified_at = ? WHERE id = ? AND notified_at IS NULL",
