@@ -173,9 +173,9 @@ final class SSHKey {
     var fingerprint: String {
         var hash: UnsafeMutablePointer<UInt8>?
         var length = 0
-        guard ssh_get_publickey_hash(pointer, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == 0, let hash else { return "(unknown)" }
+        guard ssh_get_publickey_hash(pointer, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == 0, let bytes = hash else { return "(unknown)" }
         defer { ssh_clean_pubkey_hash(&hash) }
-        guard let text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length) else { return "(unknown)" }
+        guard let text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, bytes, length) else { return "(unknown)" }
         defer { ssh_string_free_char(text) }
         return String(cString: text)
     }

@@ -55,6 +55,7 @@ struct ClusterCommand: ParsableCommand {
         @Option(help: "GPUs (--gres=gpu:N); 0 for a CPU node.") var gpus = 0
         @Option var cpus = 4
         @Option var mem: String?
+        @Option(help: "The job's log file (sbatch --output; default lumen-serve-<jobid>.out in this directory).") var output: String?
         @Option(help: "Seconds to wait for the server to be ready (0: do not wait).") var wait = 0
         @Argument(parsing: .postTerminator, help: "Arguments for `lumen serve` (after --).") var serveArguments: [String] = []
 
@@ -65,6 +66,7 @@ struct ClusterCommand: ParsableCommand {
             if let partition { args.append("--partition=\(partition)") }
             if let account { args.append("--account=\(account)") }
             if let mem { args.append("--mem=\(mem)") }
+            if let output { args.append("--output=\(output)") }
             if gpus > 0 { args.append("--gres=gpu:\(gpus)") }
             let scriptURL = URL(fileURLWithPath: script).standardizedFileURL
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path

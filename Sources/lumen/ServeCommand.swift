@@ -138,10 +138,10 @@ extension ServeCommand {
         source.setEventHandler {
             Task {
                 let (active, waiting) = (await queue.active, await queue.depth)
-                print("lumen: SIGUSR1: draining: new inferences get 503; finishing \(active) running and \(waiting) queued"); fflush(stdout)
+                FileHandle.standardOutput.write(Data("lumen: SIGUSR1: draining: new inferences get 503; finishing \(active) running and \(waiting) queued\n".utf8))
                 await queue.drain()
                 await queue.waitUntilIdle()
-                print("lumen: drained; exiting"); fflush(stdout)
+                FileHandle.standardOutput.write(Data("lumen: drained; exiting\n".utf8))
                 exit(0)
             }
         }

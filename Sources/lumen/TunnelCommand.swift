@@ -50,15 +50,14 @@ struct TunnelCommand: ParsableCommand {
                                     localPort: command.localPort, keepaliveSeconds: command.keepalive,
                                     log: { FileHandle.standardError.write(Data("lumen tunnel: \($0)\n".utf8)) })
                 let port = try tunnel.listen()
-                print("lumen tunnel: job \(info.jobID) on \(info.node) (\(info.forwardHost):\(info.port)), Lumen \(info.version), via \(session.user)@\(session.host):\(session.port)")
+                say("lumen tunnel: job \(info.jobID) on \(info.node) (\(info.forwardHost):\(info.port)), Lumen \(info.version), via \(session.user)@\(session.host):\(session.port)")
                 if command.printSsh {
                     let p = session.port == 22 ? "" : " -p \(session.port)"
-                    print("lumen tunnel: the same with OpenSSH: ssh -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30\(p) -L \(port):\(info.forwardHost):\(info.port) \(session.user)@\(session.host)")
+                    say("lumen tunnel: the same with OpenSSH: ssh -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30\(p) -L \(port):\(info.forwardHost):\(info.port) \(session.user)@\(session.host)")
                 }
                 // The one place the token is shown: the URL the user pastes into Slicer.
-                print("lumen tunnel: in Slicer (MONAI Label or NVIDIA AIAA module), use the server  http://127.0.0.1:\(port)/\(info.token)")
-                print("lumen tunnel: forwarding; Ctrl-C to stop")
-                fflush(stdout)
+                say("lumen tunnel: in Slicer (MONAI Label or NVIDIA AIAA module), use the server  http://127.0.0.1:\(port)/\(info.token)")
+                say("lumen tunnel: forwarding; Ctrl-C to stop")
                 let stop = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
                 signal(SIGINT, SIG_IGN)
                 stop.setEventHandler { tunnel.stop() }
@@ -84,6 +83,9 @@ struct TunnelCommand: ParsableCommand {
         }
     }
 }
+
+/// Straight to stdout, unbuffered: the URL must show at once even when stdout is a file or pipe.
+private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 private final class ResultBox: @unchecked Sendable {
     let done = DispatchSemaphore(value: 0)
