@@ -142,7 +142,7 @@ extension ServeCommand {
                 await queue.drain()
                 await queue.waitUntilIdle()
                 FileHandle.standardOutput.write(Data("lumen: drained; exiting\n".utf8))
-                exit(0)
+                Foundation.exit(0)
             }
         }
         source.resume()
