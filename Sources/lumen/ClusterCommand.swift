@@ -60,6 +60,8 @@ struct ClusterCommand: ParsableCommand {
         @Argument(parsing: .postTerminator, help: "Arguments for `lumen serve` (after --).") var serveArguments: [String] = []
 
         func run() throws {
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+            setenv("LUMEN_BIN", FileManager.default.isExecutableFile(atPath: bin) ? bin : "lumen", 0)   // before the client copies the environment
             let client = try slurm.client()
             var args = ["--job-name=\(slurm.name)", "--time=\(time)", "--signal=B:USR1@\(drainSeconds)",
                         "--cpus-per-task=\(cpus)", "--export=ALL"]
@@ -69,8 +71,6 @@ struct ClusterCommand: ParsableCommand {
             if let output { args.append("--output=\(output)") }
             if gpus > 0 { args.append("--gres=gpu:\(gpus)") }
             let scriptURL = URL(fileURLWithPath: script).standardizedFileURL
-            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-            setenv("LUMEN_BIN", FileManager.default.isExecutableFile(atPath: bin) ? bin : "lumen", 0)
             let arguments = args + [scriptURL.path] + serveArguments
             // sbatch takes the script and then its arguments: submit(script:) puts the script last, so call run().
             let out = try ClusterCommand.blocking { try await client.run("sbatch", ["--parsable"] + arguments) }
