@@ -47,6 +47,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),
+        // The workstation side of `lumen tunnel`: libssh only, so it builds without the store or the server.
+        .target(name: "LumenTunnel", dependencies: ["CLibSSH"]),
         .target(name: "LumenCluster", dependencies: [
             "LumenStore",
             .product(name: "Logging", package: "swift-log"),
@@ -63,7 +65,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
-            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenModels", "LumenCluster", "LumenStore", "LumenServer",
+            "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenModels", "LumenCluster", "LumenStore", "LumenServer", "LumenTunnel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: niftiSwift),
@@ -79,6 +81,7 @@ let package = Package(
         .testTarget(name: "LumenClusterTests", dependencies: [
             "LumenCluster", "LumenStore",
         ], exclude: ["Fixtures"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenTunnelTests", dependencies: ["LumenTunnel"]),
         .testTarget(name: "LumenServerTests", dependencies: [
             "LumenServer", "LumenStore", "LumenIO", "LumenInference", "LumenModels", "LumenPhantom", "LumenTensor",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -105,6 +105,7 @@ struct ServeCommand: ParsableCommand {
             print("lumen: fine-tuning on Slurm: jobs run in \(finetuning.submitter.runRoot.path)")
         }
         let app = try withCLIError { try LumenApplication.application(configuration: configuration, store: datastore) }
+        if let queue = configuration.inference?.queue { Self.drainOnUSR1(queue) }
         // The root command is synchronous; run the server to completion on its own task.
         let failure = FailureBox()
         let done = DispatchSemaphore(value: 0)
@@ -129,6 +130,27 @@ final class FailureBox: @unchecked Sendable {
 }
 
 extension ServeCommand {
+    /// SIGUSR1 (slurm/serve.sbatch forwards Slurm's `--signal=B:USR1@N` before the time limit): new
+    /// inferences get 503 with Retry-After, the running and queued ones finish, then the server exits 0.
+    static func drainOnUSR1(_ queue: InferenceQueue) {
+        signal(SIGUSR1, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        source.setEventHandler {
+            Task {
+                let (active, waiting) = (await queue.active, await queue.depth)
+                FileHandle.standardOutput.write(Data("lumen: SIGUSR1: draining: new inferences get 503; finishing \(active) running and \(waiting) queued\n".utf8))
+                await queue.drain()
+                await queue.waitUntilIdle()
+                FileHandle.standardOutput.write(Data("lumen: drained; exiting\n".utf8))
+                Foundation.exit(0)
+            }
+        }
+        source.resume()
+        drainSource = source
+    }
+
+    nonisolated(unsafe) static var drainSource: (any DispatchSourceSignal)?
+
     /// Fine-tuning when the settings ask for it (or `auto` finds `sbatch`): the job template and
     /// entry point come from this checkout's slurm/, runs go under `<store>/runs`.
     static func finetuning(_ s: ServeSettings, versions: ModelVersions, store: Datastore) throws -> Finetuning? {

@@ -13,6 +13,9 @@ public actor InferenceQueue {
     private var running = 0
     private var queue: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
     private var nextID: UInt64 = 0
+    /// Set by `drain()` (SIGUSR1 before a Slurm job's time limit): new inferences get 503 with
+    /// Retry-After; the running and queued ones finish.
+    public private(set) var draining = false
 
     public init(concurrent: Int = 1, waiting: Int = 8, maxWait: Duration = .seconds(300)) {
         self.concurrent = max(1, concurrent)
@@ -23,11 +26,20 @@ public actor InferenceQueue {
     public var depth: Int { queue.count }
     public var active: Int { running }
 
+    /// Stop taking new inferences; what runs or waits already is finished.
+    public func drain() { draining = true }
+
+    /// Returns once nothing runs or waits (poll: drain is rare and short-lived).
+    public func waitUntilIdle() async {
+        while running > 0 || !queue.isEmpty { try? await Task.sleep(for: .milliseconds(200)) }
+    }
+
     /// Runs `work` on Lumen's compute threads (never on the cooperative pool);
     /// returns its value and the milliseconds spent waiting for a slot.
     public func run<T: Sendable>(stillWanted: @Sendable () -> Bool = { true },
                                  _ work: @escaping @Sendable () throws -> T) async throws -> (value: T, waitMs: Double) {
         let start = DispatchTime.now().uptimeNanoseconds
+        guard !draining else { throw ServerError.busy(retryAfter: 60) }
         if running >= concurrent {
             guard queue.count < waiting else { throw ServerError.busy(retryAfter: 5) }
             nextID += 1

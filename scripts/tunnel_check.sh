@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# End-to-end check of slurm/serve.sbatch + `lumen tunnel` against the REAL Slurm and the REAL
+# loopback sshd of scripts/services (the sshd plays the login node; the job runs on this machine,
+# so the compute "node" is 127.0.0.1). Needs root (scripts/services), a built .build/debug/lumen
+# and .venv-client (scripts/setup_client_python).
+#
+#   LUMEN_SERVICES_DIR=/tmp/lumen-services-tunnel scripts/tunnel_check.sh
+#   LUMEN_TUNNEL_PERF=1 …   also measures direct vs tunnel on a 512×512×200 volume (scripts/tunnel_perf.py)
+#
+# Checks: the job's connection file (0600, dir 0700); unknown and changed host keys refused with
+# nothing listening; the monailabel client (client_check.py: /info/, upload, segmentation, deepgrow)
+# through the tunnel with the token prefix; a killed sshd connection → a request succeeds again
+# within 5 s; the token in no log line of either side; drain: USR1 → new inference 503 → job ends
+# and the connection file is gone. Prints `success` last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export LUMEN_SERVICES_DIR=${LUMEN_SERVICES_DIR:-/tmp/lumen-services-tunnel}
+. "$(scripts/services start all)"
+lumen=$root/.build/debug/lumen
+py=$root/.venv-client/bin/python
+work=$(mktemp -d /tmp/lumen-tunnel-check.XXXXXX)
+export LUMEN_HOME=$work/home LUMEN_STORE=$work/store LUMEN_MODELS=$root/mmar LUMEN_FINETUNE=off
+fail() { echo "FAILED: $*"; exit 1; }
+ok() { echo "ok: $*"; }
+job=; tunnel_pid=
+cleanup() {
+  [ -z "$tunnel_pid" ] || kill "$tunnel_pid" 2>/dev/null || true
+  [ -z "$job" ] || scancel "$job" 2>/dev/null || true
+}
+trap cleanup EXIT
+free_port() { local p=$1; while ss -Htln | awk '{print $4}' | grep -qE "[:.]$p\$"; do p=$((p + 1)); done; echo "$p"; }
+
+echo "== phantom"
+"$lumen" phantom --output "$work/img" --size small --count 1 >/dev/null
+image=$(ls "$work"/img/*image*.nii.gz 2>/dev/null | head -n1 || true)
+[ -n "$image" ] || image=$(ls "$work"/img/*.nii.gz | head -n1)
+
+echo "== submit slurm/serve.sbatch"
+out=$("$lumen" cluster serve --slurm-env "$LUMEN_SERVICES_DIR/env.sh" --time 00:30:00 --drain-seconds 60 --cpus 1 \
+      --output "$work/serve-%j.out" --wait 180)
+echo "$out"
+job=$(echo "$out" | sed -n 's/^submitted Lumen server job //p')
+conn=$LUMEN_HOME/jobs/$job.json
+[ -s "$conn" ] || fail "no connection file $conn"
+[ "$(stat -c %a "$conn")" = 600 ] || fail "connection file mode $(stat -c %a "$conn")"
+[ "$(stat -c %a "$LUMEN_HOME/jobs")" = 700 ] || fail "jobs dir mode $(stat -c %a "$LUMEN_HOME/jobs")"
+ok "connection file $conn is 0600 in a 0700 directory"
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$conn")
+sport=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$conn")
+"$lumen" cluster list --slurm-env "$LUMEN_SERVICES_DIR/env.sh" | tee "$work/list.txt"
+grep -q "^$job " "$work/list.txt" || fail "cluster list does not show job $job"
+
+common=(--login "$LUMEN_SSH_USER@$LUMEN_SSHD_HOST:$LUMEN_SSHD_PORT" --identity "$LUMEN_SSH_KEY" --ssh-config /dev/null
+        --remote-env "SLURM_CONF=$SLURM_CONF" --remote-env "LUMEN_HOME=$LUMEN_HOME")
+
+echo "== host keys"
+lp=$(free_port 18100)
+: > "$work/empty_known_hosts"
+if "$lumen" tunnel "${common[@]}" --known-hosts "$work/empty_known_hosts" --local-port "$lp" > "$work/unknown.out" 2>&1; then
+  fail "an unknown host key was accepted"; fi
+grep -q "is not known" "$work/unknown.out" || { cat "$work/unknown.out"; fail "no clear message for an unknown key"; }
+! ss -Htln | grep -q "127.0.0.1:$lp " || fail "something listens on $lp after a refusal"
+ok "unknown host key refused: $(grep -o 'the host key of [^ ]* is not known' "$work/unknown.out")"
+ssh-keygen -q -t ed25519 -N '' -f "$work/other_key"
+echo "[127.0.0.1]:$LUMEN_SSHD_PORT $(cut -d' ' -f1,2 "$work/other_key.pub")" > "$work/changed_known_hosts"
+if "$lumen" tunnel "${common[@]}" --known-hosts "$work/changed_known_hosts" --accept-new --local-port "$lp" > "$work/changed.out" 2>&1; then
+  fail "a changed host key was accepted"; fi
+grep -q "HAS CHANGED" "$work/changed.out" || { cat "$work/changed.out"; fail "no clear message for a changed key"; }
+ok "changed host key refused, even with --accept-new"
+
+echo "== tunnel"
+lp=$(free_port 18000)
+"$lumen" tunnel "${common[@]}" --known-hosts "$LUMEN_SSH_KNOWN_HOSTS" --local-port "$lp" --keepalive 1 --print-ssh \
+  > "$work/tunnel.out" 2> "$work/tunnel.err" &
+tunnel_pid=$!
+for _ in $(seq 1 100); do grep -q forwarding "$work/tunnel.out" 2>/dev/null && break; sleep 0.1; done
+cat "$work/tunnel.out" | sed "s/$token/<token>/g"
+url=$(sed -n 's/.*use the server  \(http[^ ]*\).*/\1/p' "$work/tunnel.out")
+[ "$url" = "http://127.0.0.1:$lp/$token" ] || fail "unexpected URL line"
+"$py" scripts/client_check.py --server "$url" --image "$image" | tee "$work/client.out" | sed "s/$token/<token>/g"
+tail -n1 "$work/client.out" | grep -q "client check passed" || fail "client_check: $(tail -n1 "$work/client.out")"
+ok "monailabel client through the tunnel"
+
+echo "== dropped link"
+master=$(cat "$LUMEN_SERVICES_DIR/sshd/sshd.pid")
+children=$(pgrep -P "$master" || true)
+[ -n "$children" ] || fail "no sshd child serves the tunnel"
+kill -KILL $children
+t0=$(date +%s.%N)
+back=
+for _ in $(seq 1 100); do
+  if curl -fsS -m 2 "$url/info/" -o /dev/null 2>/dev/null; then back=$(date +%s.%N); break; fi
+  sleep 0.05
+done
+[ -n "$back" ] || fail "no answer through the tunnel after killing its sshd connection"
+secs=$(python3 -c "print(round($back - $t0, 2))")
+python3 -c "import sys; sys.exit(0 if $back - $t0 <= 5 else 1)" || fail "took $secs s"
+grep -q reconnected "$work/tunnel.err" || fail "the tunnel did not say it reconnected"
+ok "sshd connection killed: a request succeeded again after $secs s"
+"$py" - "$url" <<'PY'
+import sys, tempfile
+from monailabel.client import MONAILabelClient
+print("ok: /info/ after the reconnect lists", sorted(MONAILabelClient(sys.argv[1], tmpdir=tempfile.mkdtemp()).info()["models"]))
+PY
+
+if [ "${LUMEN_TUNNEL_PERF:-0}" = 1 ]; then
+  echo "== cost: 512x512x200 through the tunnel vs direct"
+  "$py" - "$work/big.nii.gz" <<'PY'
+import sys, numpy as np, nibabel as nib
+rng = np.random.default_rng(0)
+z = np.linspace(-1, 1, 200)[None, None, :]; y = np.linspace(-1, 1, 512)[None, :, None]; x = np.linspace(-1, 1, 512)[:, None, None]
+vol = (1000 * np.exp(-(x**2 + y**2 + z**2) * 3) - 1000 + rng.normal(0, 20, (512, 512, 200))).astype(np.int16)
+nib.save(nib.Nifti1Image(vol, np.diag([0.7, 0.7, 1.5, 1])), sys.argv[1])
+PY
+  "$py" scripts/tunnel_perf.py --direct "http://127.0.0.1:$sport/$token" --tunnel "$url" --image "$work/big.nii.gz" \
+    --rounds "${LUMEN_TUNNEL_ROUNDS:-3}" | tee "$work/perf.out" | sed "s/$token/<token>/g"
+fi
+
+echo "== drain"
+kill "$tunnel_pid"; wait "$tunnel_pid" 2>/dev/null || true; tunnel_pid=
+scancel --signal=USR1 --batch "$job"
+for _ in $(seq 1 50); do grep -q "draining" "$work/serve-$job.out" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 150); do [ -e "$conn" ] || break; sleep 0.2; done
+[ ! -e "$conn" ] || fail "connection file still there after the drain"
+ok "USR1 drained the server; the connection file is gone"
+job=
+
+echo "== secrets"
+for f in "$work/serve-"*.out "$work/tunnel.err" "$LUMEN_SERVICES_DIR/sshd/sshd.log" "$work/unknown.out" "$work/changed.out"; do
+  ! grep -qF "$token" "$f" || fail "the token appears in $f"
+done
+[ "$(grep -cF "$token" "$work/tunnel.out")" = 1 ] || fail "the token appears in the tunnel's output other than the URL line"
+ok "the token is in no log line (server job log, tunnel log, sshd log); only the tunnel's URL line shows it"
+echo success
