@@ -19,6 +19,15 @@ fails=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+# Waits until no job is COMPLETING and no slurmstepd is left, then a little more: a requeued
+# job released into a node that is still tearing down its previous run fails to start.
+settle() {
+  for _ in $(seq 1 60); do
+    if [ -z "$(squeue -h -t CG -o %i 2>/dev/null)" ] && ! pgrep -f "slurmstepd" >/dev/null; then break; fi
+    sleep 0.5
+  done
+  sleep 3
+}
 
 venv=$(scripts/setup_train_python)
 py="$venv/bin/python"
@@ -152,6 +161,9 @@ check "C signalled mid-run" test -n "$signalled"
 for _ in $(seq 1 120); do
   s=$(state "$c")
   if [ "$s" = PENDING ] && scontrol show job "$c" | grep -q "Restarts=1"; then
+    # Released before slurmd has finished cleaning up the first run, the job is killed as
+    # "non-startable: Job credential revoked" (seen on a loaded CI node). Let the step end first.
+    settle
     scontrol update jobid="$c" StartTime=now || true; break
   fi
   sleep 0.5
@@ -178,6 +190,7 @@ if [ "${LUMEN_TEST_TIMELIMIT:-0}" = 1 ]; then
   for _ in $(seq 1 400); do
     if grep -q "restart 1 on" "$logD" 2>/dev/null; then break; fi
     if [ "$(state "$d")" = PENDING ] && scontrol show job "$d" | grep -q "Restarts=1"; then
+      settle
       scontrol update jobid="$d" StartTime=now || true
     fi
     sleep 1
