@@ -28,14 +28,41 @@ final class SSHTargetTests: XCTestCase {
     }
 }
 
-/// Against the real loopback sshd of scripts/services (skipped without LUMEN_SSHD_PORT):
-/// host-key verification and exec channels.
+/// Against the real loopback sshd of scripts/services, which these tests start
+/// (idempotently, in $LUMEN_SERVICES_DIR): host-key verification and exec channels.
 final class LiveSSHTests: XCTestCase {
-    var env: [String: String] { ProcessInfo.processInfo.environment }
+    /// The services' env file (`export NAME=value` lines), after `scripts/services start sshd`.
+    /// Output goes to a file, not a pipe: the daemon it starts would hold a pipe open forever.
+    static let services: Result<[String: String], Error> = Result {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-tunnel-services-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = root.appendingPathComponent("scripts/services")
+        process.arguments = ["start", "sshd"]
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        let output = try String(contentsOf: log, encoding: .utf8)
+        guard process.terminationStatus == 0, let envFile = output.split(separator: "\n").last.map(String.init) else {
+            throw SSHError.remoteCommand(command: "scripts/services start sshd", status: Int(process.terminationStatus), stderr: output)
+        }
+        var values: [String: String] = [:]
+        for line in try String(contentsOfFile: envFile, encoding: .utf8).split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { values[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) }
+        }
+        return values
+    }
+    var env: [String: String] { get throws { try Self.services.get() } }
 
     func options(knownHosts: String, acceptNew: Bool = false) throws -> SSHSession.Options {
+        let env = try self.env
         guard let port = env["LUMEN_SSHD_PORT"].flatMap(Int.init), let key = env["LUMEN_SSH_KEY"] else {
-            throw XCTSkip("no test sshd: source the env file of scripts/services start sshd")
+            throw SSHError.remoteCommand(command: "scripts/services start sshd", status: 1, stderr: "no LUMEN_SSHD_PORT or LUMEN_SSH_KEY in its env file")
         }
         return SSHSession.Options(target: SSHTarget(user: env["LUMEN_SSH_USER"] ?? "root", host: "127.0.0.1", port: port),
                                   identity: key, knownHosts: knownHosts, sshConfig: "/dev/null", acceptNew: acceptNew)
@@ -48,7 +75,7 @@ final class LiveSSHTests: XCTestCase {
     }
 
     func testKnownKeyConnectsAndRunsACommand() throws {
-        guard let known = env["LUMEN_SSH_KNOWN_HOSTS"] else { throw XCTSkip("no test sshd") }
+        let known = try XCTUnwrap(try env["LUMEN_SSH_KNOWN_HOSTS"], "the services' env file names no known_hosts")
         let session = try SSHSession(try options(knownHosts: known))
         XCTAssertEqual(try session.exec("echo hello").trimmingCharacters(in: .whitespacesAndNewlines), "hello")
         XCTAssertThrowsError(try session.exec("exit 3")) { error in
@@ -71,7 +98,7 @@ final class LiveSSHTests: XCTestCase {
     }
 
     func testChangedKeyIsRefusedEvenWithAcceptNew() throws {
-        let opts = try options(knownHosts: "")
+        let opts = try options(knownHosts: "/dev/null")
         // Record another ed25519 key for the same [127.0.0.1]:port.
         let known = temporary("known_hosts")
         let other = "[127.0.0.1]:\(opts.target.port!) ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBwioAU2zes5xUggAKKcfdfxVad/f6cg+GSb+fpNSWTO"
