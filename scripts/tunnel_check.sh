@@ -117,6 +117,30 @@ PY
     --rounds "${LUMEN_TUNNEL_ROUNDS:-3}" | tee "$work/perf.out" | sed "s/$token/<token>/g"
 fi
 
+echo "== ssh config alias and ssh-agent"
+# What a hospital user has: an alias in ~/.ssh/config (HostName, Port, User) and the key in an
+# agent, no --identity. The tunnel must find the job through them alone.
+cat > "$work/ssh_config" <<CFG
+Host lumen-login
+  HostName $LUMEN_SSHD_HOST
+  Port $LUMEN_SSHD_PORT
+  User $LUMEN_SSH_USER
+CFG
+eval "$(ssh-agent -s)" >/dev/null
+ssh-add -q "$LUMEN_SSH_KEY" 2>/dev/null
+lp2=$(free_port 18100)
+"$lumen" tunnel --login lumen-login --ssh-config "$work/ssh_config" --known-hosts "$LUMEN_SSH_KNOWN_HOSTS" \
+  --remote-env "SLURM_CONF=$SLURM_CONF" --remote-env "LUMEN_HOME=$LUMEN_HOME" --job "$job" --local-port "$lp2" \
+  > "$work/alias.out" 2> "$work/alias.err" &
+alias_pid=$!
+for _ in $(seq 1 100); do grep -q forwarding "$work/alias.out" 2>/dev/null && break; sleep 0.1; done
+alias_ok=
+curl -fsS -m 10 "http://127.0.0.1:$lp2/$token/info/" -o "$work/alias-info.json" 2>/dev/null && alias_ok=1
+kill "$alias_pid" 2>/dev/null || true; wait "$alias_pid" 2>/dev/null || true
+ssh-agent -k >/dev/null 2>&1 || true
+[ -n "$alias_ok" ] || { sed "s/$token/<token>/g" "$work/alias.err"; fail "no answer through a tunnel opened by alias and agent"; }
+ok "a ~/.ssh/config alias (HostName, Port, User) and a key in ssh-agent, no --identity: /info/ through the tunnel"
+
 echo "== drain"
 kill "$tunnel_pid"; wait "$tunnel_pid" 2>/dev/null || true; tunnel_pid=
 scancel --signal=USR1 --batch "$job"
@@ -127,7 +151,7 @@ ok "USR1 drained the server; the connection file is gone"
 job=
 
 echo "== secrets"
-for f in "$work/serve-"*.out "$work/tunnel.err" "$LUMEN_SERVICES_DIR/sshd/sshd.log" "$work/unknown.out" "$work/changed.out"; do
+for f in "$work/serve-"*.out "$work/tunnel.err" "$work/alias.err" "$LUMEN_SERVICES_DIR/sshd/sshd.log" "$work/unknown.out" "$work/changed.out"; do
   ! grep -qF "$token" "$f" || fail "the token appears in $f"
 done
 [ "$(grep -cF "$token" "$work/tunnel.out")" = 1 ] || fail "the token appears in the tunnel's output other than the URL line"
