@@ -78,8 +78,16 @@ public actor Finetuning {
     /// A job's own progress report, authenticated by its per-job token (the
     /// `report.token` file, 0600, in its run directory). Returns the job id.
     public nonisolated func report(token: String, stats: String) throws -> String {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(stats.utf8)), object is [String: Any] else {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(stats.utf8))) as? [String: Any] else {
             throw ModelError.invalid("a progress report is a train_stats JSON object")
+        }
+        // The counters every reader turns into integers (a progress bar, an ETA) are checked here, where they enter.
+        for key in ["epoch", "total_epochs", "current_epoch", "current_iteration", "total_iterations", "eta_seconds"] {
+            guard let value = object[key] else { continue }
+            guard let number = value as? NSNumber, number.doubleValue.isFinite, number.doubleValue == number.doubleValue.rounded(),
+                  (0...1e9).contains(number.doubleValue) else {
+                throw ModelError.invalid("train_stats.\(key) must be a whole number from 0 to 1e9")
+            }
         }
         let wanted = Array(token.utf8)
         for job in try store.openJobs() {

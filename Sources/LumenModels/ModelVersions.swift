@@ -141,6 +141,7 @@ public actor ModelVersions {
         var record = ModelVersionRecord(name: name, version: version, sha256: sha, source: source, sourceDetail: detail,
                                         parent: parent, state: .candidate, path: target.path, labels: [], trainedOn: trainedOn)
         let limit = maxVoxels
+        let checked: ModelBundle
         do {
             let (bundle, ms) = try await ComputePool.shared.run { () throws -> (ModelBundle, Double) in
                 let bundle = try CandidateCheck.load(target, name: name)
@@ -148,6 +149,7 @@ public actor ModelVersions {
             }
             record.labels = bundle.labels
             record.metrics = Self.json(["smoke_ms": (ms * 10).rounded() / 10])
+            checked = bundle
         } catch {
             record.state = .failed
             record.reason = "\(error)"
@@ -155,7 +157,7 @@ public actor ModelVersions {
             throw ModelError.invalid("\(name)@\(version) was recorded as failed and will not serve: \(error)")
         }
         try store.addModelVersion(record, user: user)
-        return try await promoteLocked(name: name, version: version, user: user, options: options)
+        return try await promoteLocked(name: name, version: version, user: user, options: options, loaded: checked)
     }
 
     /// Serves a candidate if the gate lets it (or the admin forces it, with a reason).
@@ -165,7 +167,9 @@ public actor ModelVersions {
         return try await promoteLocked(name: name, version: version, user: user, options: options)
     }
 
-    private func promoteLocked(name: String, version: Int, user: String, options: Options) async throws -> Decision {
+    /// `loaded`: the bundle when the caller has just loaded and checked it (a new version), so it is not read twice.
+    private func promoteLocked(name: String, version: Int, user: String, options: Options,
+                               loaded: ModelBundle? = nil) async throws -> Decision {
         guard let record = try store.modelVersion(name: name, version: version) else {
             throw ModelError.notFound("model \(name) has no version \(version)")
         }
@@ -179,7 +183,10 @@ public actor ModelVersions {
             throw ModelError.conflict("forcing a promotion needs a reason; it goes into the audit log")
         }
         let limit = maxVoxels, store = self.store
-        let candidate = try await ComputePool.shared.run { try CandidateCheck.load(URL(fileURLWithPath: record.path), name: name) }
+        let candidate: ModelBundle
+        if let loaded { candidate = loaded } else {
+            candidate = try await ComputePool.shared.run { try CandidateCheck.load(URL(fileURLWithPath: record.path), name: name) }
+        }
         guard let serving = try store.modelVersions(name: name).first(where: { $0.state == .serving }),
               let servingBundle = registry.models[name] else {
             return try commit(candidate, record, user: user, options: options, metrics: record.metrics, note: "nothing served \(name) before")

@@ -14,6 +14,9 @@ public struct PhantomRandom: Sendable {
     }
 
     public mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    /// A whole number in 0..<n (n ≥ 1), and one element of a non-empty list: what the seeded fuzz tests draw.
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+    public mutating func pick<T>(_ list: [T]) -> T { list[below(list.count)] }
     public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * uniform() }
     public mutating func normal() -> Double {
         let u1 = max(uniform(), 1e-12), u2 = uniform()

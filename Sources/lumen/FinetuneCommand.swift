@@ -12,15 +12,20 @@ struct FinetuneCommand: ParsableCommand {
     /// One line a person can read at a glance: state, epoch bar, loss, Dice, ETA.
     static func progressLine(_ job: [String: Any]) -> String {
         let stats = job["train_stats"] as? [String: Any] ?? [:]
-        let epoch = (stats["epoch"] as? NSNumber)?.intValue ?? 0, total = (stats["total_epochs"] as? NSNumber)?.intValue ?? 0
-        let width = 20, filled = total > 0 ? min(width, width * epoch / total) : 0
+        // In floating point and clamped: the bar must not trap on whatever numbers a reply carries.
+        func count(_ key: String) -> Int {
+            let d = (stats[key] as? NSNumber)?.doubleValue ?? 0
+            return d.isFinite ? Int(min(max(d, 0), 1e9)) : 0
+        }
+        let epoch = count("epoch"), total = count("total_epochs")
+        let width = 20, filled = total > 0 ? Int(min(Double(width), (Double(width) * Double(epoch) / Double(total)).rounded(.down))) : 0
         var parts = ["\(job["id"] ?? "?")", "\(job["status"] ?? "?")/\(job["slurm_state"] ?? "?")",
                      "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] epoch \(epoch)/\(total)"]
         if let loss = ((stats["train"] as? [String: Any])?["loss"] as? NSNumber) ?? (stats["loss"] as? NSNumber) {
             parts.append(String(format: "loss %.4f", loss.doubleValue))
         }
         if let dice = stats["best_metric"] as? NSNumber { parts.append(String(format: "best Dice %.4f", dice.doubleValue)) }
-        if let eta = (stats["eta_seconds"] as? NSNumber)?.intValue { parts.append("ETA \(eta / 60) min \(eta % 60) s") }
+        if stats["eta_seconds"] != nil { let eta = count("eta_seconds"); parts.append("ETA \(eta / 60) min \(eta % 60) s") }
         if let gate = (job["result"] as? [String: Any])?["gate"] as? [String: Any], let message = gate["message"] as? String {
             parts.append("— \(message)")
         }

@@ -5,11 +5,6 @@ import Testing
 import LumenPhantom
 import LumenTensor
 
-extension PhantomRandom {
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ list: [T]) -> T { list[below(list.count)] }
-}
-
 /// Thousands of mutated NIfTI headers through `Volume.read`: each one either
 /// loads with a finite, invertible geometry or is refused with a `NIfTIError`.
 /// Before the header was validated as a whole, NaN, Inf and huge values in

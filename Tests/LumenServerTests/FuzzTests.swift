@@ -9,11 +9,6 @@ import LumenStore
 import Testing
 import ZIPFoundation
 
-extension PhantomRandom {
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ list: [T]) -> T { list[below(list.count)] }
-}
-
 /// Table-driven mutation campaigns, in-process and seeded: multipart bodies,
 /// `params` JSON, zip archives and uploads through the router. Each input must
 /// end in a value or a typed refusal; a trap ends the test run, which is the

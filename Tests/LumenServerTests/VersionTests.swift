@@ -88,7 +88,8 @@ struct VersionTests {
                 let mine = (metrics?["candidate"] as? [String: Any])?["mean_dice"] as? Double ?? 0
                 let theirs = (metrics?["serving"] as? [String: Any])?["mean_dice"] as? Double ?? 1
                 #expect(mine > theirs + 0.2, "v3 \(mine) against v2 \(theirs)")
-                #expect(mine > 0.8, "the restored window should segment the held-out phantom well: \(mine)")
+                // Measured 0.924 on this held-out phantom (2026-12-05); the floor sits a few hundredths under it.
+                #expect(mine > 0.89, "the restored window should segment the held-out phantom well: \(mine)")
             }
             try await client.execute(uri: "/admin/model/abdominal_organs/versions/2", method: .get, headers: .bearer(Self.admin)) {
                 let audit = json($0)["audit"] as? [[String: Any]] ?? []
