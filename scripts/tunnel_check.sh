@@ -10,7 +10,9 @@
 # Checks: the job's connection file (0600, dir 0700); unknown and changed host keys refused with
 # nothing listening; the monailabel client (client_check.py: /info/, upload, segmentation, deepgrow)
 # through the tunnel with the token prefix; a killed sshd connection → a request succeeds again
-# within 5 s; the token in no log line of either side; drain: USR1 → new inference 503 → job ends
+# within 5 s; a second hop (a login node that may forward only to the node's sshd: unknown node key
+# refused, then the client through both hops, and back within 5 s after a killed connection);
+# the token in no log line of either side; drain: USR1 → new inference 503 → job ends
 # and the connection file is gone. Prints `success` last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ ok() { echo "ok: $*"; }
 job=; tunnel_pid=
 cleanup() {
   [ -z "$tunnel_pid" ] || kill "$tunnel_pid" 2>/dev/null || true
+  [ ! -s "$work/login2/sshd.pid" ] || kill "$(cat "$work/login2/sshd.pid")" 2>/dev/null || true
   [ -z "$job" ] || scancel "$job" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -141,6 +144,69 @@ ssh-agent -k >/dev/null 2>&1 || true
 [ -n "$alias_ok" ] || { sed "s/$token/<token>/g" "$work/alias.err"; fail "no answer through a tunnel opened by alias and agent"; }
 ok "a ~/.ssh/config alias (HostName, Port, User) and a key in ssh-agent, no --identity: /info/ through the tunnel"
 
+echo "== second hop: a login node that forwards only to the compute node's sshd"
+# login2: another sshd on loopback, with its own host key, that opens connections only to
+# 127.0.0.1:$LUMEN_SSHD_PORT (PermitOpen): the services' sshd, which plays the compute node's sshd
+# here. The server's port is out of login2's reach, as it is on a cluster where Lumen binds the
+# node's loopback, so the tunnel must go login2 -> the node's sshd -> 127.0.0.1:<port> on the node.
+l2=$work/login2
+mkdir -p "$l2"
+ssh-keygen -q -t ed25519 -N '' -C lumen-test-login2 -f "$l2/host_ed25519"
+l2port=$(free_port 22300)
+cat > "$l2/sshd_config" <<CFG
+Port $l2port
+ListenAddress 127.0.0.1
+HostKey $l2/host_ed25519
+PidFile $l2/sshd.pid
+AuthorizedKeysFile $LUMEN_SERVICES_DIR/sshd/authorized_keys_%u
+StrictModes no
+UsePAM no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding yes
+PermitOpen 127.0.0.1:$LUMEN_SSHD_PORT
+LogLevel VERBOSE
+CFG
+/usr/sbin/sshd -f "$l2/sshd_config" -E "$l2/sshd.log"
+for _ in $(seq 1 50); do ss -Htln | grep -q "127.0.0.1:$l2port " && break; sleep 0.1; done
+node=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["node"])' "$conn")
+echo "[127.0.0.1]:$l2port $(cut -d' ' -f1,2 "$l2/host_ed25519.pub")" > "$work/hop_known_hosts"
+hop=(--login "$LUMEN_SSH_USER@127.0.0.1:$l2port" --identity "$LUMEN_SSH_KEY" --ssh-config /dev/null --job "$job"
+     --remote-env "SLURM_CONF=$SLURM_CONF" --remote-env "LUMEN_HOME=$LUMEN_HOME" --node-ssh-port "$LUMEN_SSHD_PORT"
+     --known-hosts "$work/hop_known_hosts" --keepalive 1)
+lp3=$(free_port 18200)
+if "$lumen" tunnel "${hop[@]}" --local-port "$lp3" > "$work/hop-unknown.out" 2>&1; then
+  fail "the node's unknown host key was accepted"; fi
+grep -q "the host key of \[$node\]:$LUMEN_SSHD_PORT is not known\|the host key of $node:$LUMEN_SSHD_PORT is not known" "$work/hop-unknown.out" \
+  || { cat "$work/hop-unknown.out"; fail "no clear message for the node's unknown key"; }
+! ss -Htln | grep -q "127.0.0.1:$lp3 " || fail "something listens on $lp3 after a refusal"
+ok "the compute node's unknown host key refused: $(grep -o 'the host key of [^ ]* is not known' "$work/hop-unknown.out")"
+echo "[$node]:$LUMEN_SSHD_PORT $(cut -d' ' -f1,2 "$LUMEN_SSHD_HOST_KEY_PUB")" >> "$work/hop_known_hosts"
+"$lumen" tunnel "${hop[@]}" --local-port "$lp3" --print-ssh > "$work/hop.out" 2> "$work/hop.err" &
+hop_pid=$!
+for _ in $(seq 1 100); do grep -q forwarding "$work/hop.out" 2>/dev/null && break; sleep 0.1; done
+sed "s/$token/<token>/g" "$work/hop.out"
+grep -q "using a second hop through $node" "$work/hop.err" || { cat "$work/hop.err"; fail "the tunnel did not take the second hop"; }
+grep -q "denied" "$l2/sshd.log" || fail "login2 did not refuse the direct forward (its PermitOpen is not in force)"
+hop_url="http://127.0.0.1:$lp3/$token"
+"$py" scripts/client_check.py --server "$hop_url" --image "$image" > "$work/hop-client.out" 2>&1 || true
+tail -n1 "$work/hop-client.out" | grep -q "client check passed" \
+  || { sed "s/$token/<token>/g" "$work/hop-client.out" "$work/hop.err"; fail "monailabel client through the second hop"; }
+ok "login2 refused the direct forward; the monailabel client (/info/, segmentation) passed through login2 and $node's sshd"
+kill -KILL $(pgrep -P "$(cat "$l2/sshd.pid")")
+t0=$(date +%s.%N); back=
+for _ in $(seq 1 100); do
+  if curl -fsS -m 2 "$hop_url/info/" -o /dev/null 2>/dev/null; then back=$(date +%s.%N); break; fi
+  sleep 0.05
+done
+[ -n "$back" ] || { sed "s/$token/<token>/g" "$work/hop.err"; fail "no answer through the second hop after killing login2's connection"; }
+secs=$(python3 -c "print(round($back - $t0, 2))")
+python3 -c "import sys; sys.exit(0 if $back - $t0 <= 5 else 1)" || fail "the second hop took $secs s to come back"
+ok "login2's connection killed: a request succeeded through both hops again after $secs s"
+kill "$hop_pid" 2>/dev/null || true; wait "$hop_pid" 2>/dev/null || true
+
 echo "== drain"
 kill "$tunnel_pid"; wait "$tunnel_pid" 2>/dev/null || true; tunnel_pid=
 scancel --signal=USR1 --batch "$job"
@@ -151,7 +217,7 @@ ok "USR1 drained the server; the connection file is gone"
 job=
 
 echo "== secrets"
-for f in "$work/serve-"*.out "$work/tunnel.err" "$work/alias.err" "$LUMEN_SERVICES_DIR/sshd/sshd.log" "$work/unknown.out" "$work/changed.out"; do
+for f in "$work/serve-"*.out "$work/tunnel.err" "$work/alias.err" "$work/hop.err" "$work/hop-unknown.out" "$work/login2/sshd.log" "$LUMEN_SERVICES_DIR/sshd/sshd.log" "$work/unknown.out" "$work/changed.out"; do
   ! grep -qF "$token" "$f" || fail "the token appears in $f"
 done
 [ "$(grep -cF "$token" "$work/tunnel.out")" = 1 ] || fail "the token appears in the tunnel's output other than the URL line"

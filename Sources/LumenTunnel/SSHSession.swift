@@ -10,6 +10,8 @@ public final class SSHSession: @unchecked Sendable {
     public private(set) var port = 22
     public private(set) var user = ""
     public let knownHosts: String
+    /// The login-node link under a second hop; stopped when this session ends.
+    private var bridge: SSHBridge?
 
     public struct Options: Sendable {
         public var target: SSHTarget
@@ -34,9 +36,24 @@ public final class SSHSession: @unchecked Sendable {
 
     /// Sets the options (the alias first, then ~/.ssh/config, then what --login spelt out), connects,
     /// verifies the host key and logs in. Blocking: call it on a Lumen thread.
-    public init(_ options: Options) throws {
-        guard let session = ssh_new() else { throw SSHError.libssh(call: "ssh_new", message: "out of memory") }
+    public convenience init(_ options: Options) throws {
+        try self.init(options, bridge: nil)
+    }
+
+    /// The second hop: an SSH session to a compute node, carried over `login` (which it takes over)
+    /// by a direct-tcpip channel to the node's sshd at `address`:(options' port, default 22). The host
+    /// key is looked up under the options' host (the node's name, as `ssh -J login node` records it),
+    /// not under the address the login node connects to.
+    public convenience init(_ options: Options, via login: SSHSession, address: String, keepaliveSeconds: Double) throws {
+        let bridge = try SSHBridge(login: login, host: address, port: options.target.port ?? 22,
+                                   keepaliveSeconds: keepaliveSeconds)
+        do { try self.init(options, bridge: bridge) } catch { bridge.stop(); throw error }
+    }
+
+    private init(_ options: Options, bridge: SSHBridge?) throws {
+        guard let session = ssh_new() else { bridge?.stop(); throw SSHError.libssh(call: "ssh_new", message: "out of memory") }
         pointer = session
+        self.bridge = bridge
         let home = FileManager.default.homeDirectoryForCurrentUser.path
         knownHosts = options.knownHosts ?? "\(home)/.ssh/known_hosts"
         try set(SSH_OPTIONS_HOST, string: options.target.host)
@@ -59,6 +76,10 @@ public final class SSHSession: @unchecked Sendable {
         user = option(SSH_OPTIONS_USER) ?? NSUserName()
         var p: UInt32 = 22
         if ssh_options_get_port(pointer, &p) == 0 { port = Int(p) }
+        if let bridge {   // libssh takes the socket over and closes it when the session ends
+            var fd = bridge.innerFD
+            guard ssh_options_set(pointer, SSH_OPTIONS_FD, &fd) == 0 else { throw error("using the second hop's socket") }
+        }
 
         guard ssh_connect(pointer) == SSH_OK else {
             throw SSHError.connect(host: host, port: port, message: message)
@@ -70,6 +91,7 @@ public final class SSHSession: @unchecked Sendable {
     deinit {
         if ssh_is_connected(pointer) != 0 { ssh_disconnect(pointer) }
         ssh_free(pointer)
+        bridge?.stop()
     }
 
     public var isConnected: Bool { ssh_is_connected(pointer) != 0 }

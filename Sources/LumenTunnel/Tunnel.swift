@@ -5,15 +5,15 @@ import Glibc
 #endif
 
 /// A local forward: listens on 127.0.0.1:localPort and carries each accepted connection over a
-/// direct-tcpip channel of the login-node session to the server job's host and port.
+/// direct-tcpip channel to the server job's host and port: of the login-node session, or, with a
+/// second hop, of a session to the compute node carried through the login node (`Route`).
 ///
 /// Everything libssh does happens on one thread Lumen owns (`run()` is called on it; the CLI
 /// starts a dedicated `Thread`): accept, channel opens, byte pumping, keepalives and reconnects.
 /// When the link drops, the open connections are lost but the local port stays open, and the
 /// session is rebuilt (host key checked again) with backoff: at once, then 0.5, 1, 2, 4, 8 s.
 public final class Tunnel: @unchecked Sendable {
-    public let options: SSHSession.Options
-    public let target: (host: String, port: Int)
+    public let route: Route
     public let localPort: Int
     public var keepaliveSeconds: Double
     public var log: @Sendable (String) -> Void
@@ -23,11 +23,10 @@ public final class Tunnel: @unchecked Sendable {
     private var links: [Link] = []
     private let stopFlag = Atomic()
 
-    public init(options: SSHSession.Options, session: SSHSession, target: (host: String, port: Int), localPort: Int,
+    public init(route: Route, session: SSHSession, localPort: Int,
                 keepaliveSeconds: Double = 15, log: @escaping @Sendable (String) -> Void) {
-        self.options = options
+        self.route = route
         self.session = session
-        self.target = target
         self.localPort = localPort
         self.keepaliveSeconds = keepaliveSeconds
         self.log = log
@@ -75,7 +74,7 @@ public final class Tunnel: @unchecked Sendable {
             // Link down: rebuild it on the backoff schedule; the listener stays open meanwhile.
             if session == nil, Date() >= nextAttempt {
                 do {
-                    let s = try SSHSession(options)
+                    let s = try route.connect(keepaliveSeconds: keepaliveSeconds)
                     event = try SSHEvent(session: s)
                     session = s
                     log("reconnected to \(s.host):\(s.port)")
@@ -168,7 +167,7 @@ public final class Tunnel: @unchecked Sendable {
             }
             do {
                 let channel = try SSHChannel(session: session)
-                try channel.openForward(host: target.host, port: target.port)
+                try channel.openForward(host: route.target.host, port: route.target.port)
                 var one: Int32 = 1
                 setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                 _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

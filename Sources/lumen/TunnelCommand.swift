@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import LumenTunnel
 
+extension Route.Mode: ExpressibleByArgument {}
+
 /// `lumen tunnel`: from a workstation, through the login node, to a Lumen server job.
 /// All libssh work runs on one thread started here (never the cooperative pool).
 struct TunnelCommand: ParsableCommand {
@@ -12,7 +14,9 @@ struct TunnelCommand: ParsableCommand {
         discussion: """
         Finds your running server job (squeue; or --job), reads its connection file ~/.lumen/jobs/<id>.json
         over SSH, listens on 127.0.0.1:<local-port> and carries each connection through the login node
-        (direct-tcpip) to the job's node and port. Keepalives detect a dead link; it then reconnects with
+        (direct-tcpip) to the job's node and port; where the login node cannot reach that port (the server
+        binds the node's loopback, or the site forwards only to port 22), through a second hop: an SSH
+        session to the node's own sshd, carried through the login node. Keepalives detect a dead link; it then reconnects with
         backoff while the local port stays open. The login node's host key must be in known_hosts
         (first contact: --accept-new records it); a changed key is always refused.
         """)
@@ -29,6 +33,9 @@ struct TunnelCommand: ParsableCommand {
     var remoteEnv: [String] = []
     @Option(help: "Seconds between keepalives.") var keepalive: Double = 15
     @Flag(help: "Also print the equivalent OpenSSH command.") var printSsh = false
+    @Option(help: "Second hop through the compute node's sshd: auto (when the login node cannot reach the server's port), always, never.")
+    var hop: Route.Mode = .auto
+    @Option(help: "The compute nodes' sshd port, for the second hop.") var nodeSshPort = 22
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
@@ -37,6 +44,7 @@ struct TunnelCommand: ParsableCommand {
             guard let eq = $0.firstIndex(of: "="), eq != $0.startIndex else { throw ValidationError("--remote-env wants KEY=VALUE, got \($0)") }
             return (String($0[..<eq]), String($0[$0.index(after: eq)...]))
         }
+        guard (1...65_535).contains(nodeSshPort) else { throw ValidationError("--node-ssh-port must be from 1 to 65535") }
         let options = SSHSession.Options(target: target, identity: identity, knownHosts: knownHosts, sshConfig: sshConfig,
                                          acceptNew: acceptNew)
         let result = ResultBox()
@@ -46,14 +54,27 @@ struct TunnelCommand: ParsableCommand {
             do {
                 let session = try SSHSession(options)
                 let info = try ServerJobs.find(session: session, jobID: command.job, name: command.name, env: env)
-                let tunnel = Tunnel(options: options, session: session, target: (info.forwardHost, info.port),
-                                    localPort: command.localPort, keepaliveSeconds: command.keepalive,
-                                    log: { FileHandle.standardError.write(Data("lumen tunnel: \($0)\n".utf8)) })
+                let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("lumen tunnel: \($0)\n".utf8)) }
+                let route = try Route.choose(for: info, mode: command.hop, login: options, session: session,
+                                             nodeSSHPort: command.nodeSshPort, log: log)
+                let login = (user: session.user, host: session.host, port: session.port)
+                // With a second hop the login session now belongs to the hop's own thread.
+                let last = try route.hop(from: session, keepaliveSeconds: command.keepalive)
+                let tunnel = Tunnel(route: route, session: last, localPort: command.localPort,
+                                    keepaliveSeconds: command.keepalive, log: log)
                 let port = try tunnel.listen()
-                say("lumen tunnel: job \(info.jobID) on \(info.node) (\(info.forwardHost):\(info.port)), Lumen \(info.version), via \(session.user)@\(session.host):\(session.port)")
+                let via = route.node.map { " and \($0.options.target.host)'s sshd (\($0.address):\(command.nodeSshPort))" } ?? ""
+                say("lumen tunnel: job \(info.jobID) on \(info.node) (\(route.target.host):\(route.target.port)), Lumen \(info.version), via \(login.user)@\(login.host):\(login.port)\(via)")
                 if command.printSsh {
-                    let p = session.port == 22 ? "" : " -p \(session.port)"
-                    say("lumen tunnel: the same with OpenSSH: ssh -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30\(p) -L \(port):\(info.forwardHost):\(info.port) \(session.user)@\(session.host)")
+                    let forward = "-L \(port):\(route.target.host):\(route.target.port)"
+                    let openssh = "ssh -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30"
+                    if let node = route.node {
+                        let p = command.nodeSshPort == 22 ? "" : " -p \(command.nodeSshPort)"
+                        say("lumen tunnel: the same with OpenSSH: \(openssh) -J \(login.user)@\(login.host):\(login.port) -o HostKeyAlias=\(node.options.target.host)\(p) \(forward) \(login.user)@\(node.address)")
+                    } else {
+                        let p = login.port == 22 ? "" : " -p \(login.port)"
+                        say("lumen tunnel: the same with OpenSSH: \(openssh)\(p) \(forward) \(login.user)@\(login.host)")
+                    }
                 }
                 // The one place the token is shown: the URL the user pastes into Slicer.
                 say("lumen tunnel: in Slicer (MONAI Label or NVIDIA AIAA module), use the server  http://127.0.0.1:\(port)/\(info.token)")
