@@ -14,7 +14,10 @@ progress reports were seen, that the gate promoted the candidate, that
   A job whose training fails and one cancelled through `DELETE /train/` must
 then end recorded (ERROR, STOPPED) and add no version; and a job that runs
 while `lumen serve` is killed with SIGKILL and started again is still followed
-to its end, and its candidate gated.
+to its end, and its candidate gated. Last, with a 1-minute limit and no requeue
+left, a job runs into its time limit while slurmctld is stopped and started
+again: it reads UNKNOWN (since when) meanwhile, then is followed to TIMEOUT,
+recorded with Slurm's reason, and adds no version.
 
   scripts/finetune_check.py --lumen .build/debug/lumen
 """
@@ -185,6 +188,40 @@ def main():
         gate = followed["result"]["gate"]
         assert followed["status"] == "DONE" and "abdominal_organs@3" in gate.get("message", ""), followed
         print("after a kill -9 of lumen serve mid-job:", followed["result"]["gate"]["message"], flush=True)
+        # A job that runs into its time limit, with slurmctld stopped and restarted while it runs. Served
+        # again with a 1-minute limit and no requeue left: the checkpoint signal cannot requeue it, so
+        # Slurm ends it TIMEOUT. While the controller is down the job reads UNKNOWN, with since when;
+        # once it is back the job is followed to its end, recorded with the reason, and not promoted.
+        versions_before = json.loads(request(port, "GET", "/admin/model/abdominal_organs/versions")[1])["versions"]
+        server.terminate()
+        server.wait(30)
+        env.update(LUMEN_SLURM_TIME="00:01:00", LUMEN_SLURM_MAX_REQUEUES="0", LUMEN_SLURM_SIGNAL_SECONDS="30")
+        server = start_server()
+        job_id = submit(port, dict(train, max_epochs=500))
+        while json.loads(request(port, "GET", "/train/")[1])["slurm_state"] != "RUNNING":
+            time.sleep(1)
+        services = os.path.join(ROOT, "scripts", "services")
+        subprocess.run([services, "stop", "slurmctld"], check=True)
+        try:
+            deadline, seen = time.monotonic() + 120, {}
+            while time.monotonic() < deadline:
+                seen = json.loads(request(port, "GET", "/train/")[1])
+                if seen["slurm_state"] == "UNKNOWN":
+                    break
+                time.sleep(1)
+            assert seen["slurm_state"] == "UNKNOWN" and seen.get("unknown_since") and "unreachable" in seen.get("reason", ""), seen
+            print(f"slurmctld stopped: job reads {seen['slurm_state']} since {seen['unknown_since']} ({seen['reason'][:80]})", flush=True)
+        finally:
+            subprocess.run([services, "start", "slurmctld"], check=True)
+        timed_out = wait_final(port, job_id, args.timeout)
+        assert timed_out["status"] == "ERROR" and timed_out["slurm_state"] == "TIMEOUT", timed_out
+        assert timed_out["result"]["gate"]["promoted"] is False, timed_out["result"]
+        job_log = request(port, "GET", f"/admin/jobs/{job_id}/logs?lines=200")[1].decode()
+        assert "runs on to its time limit" in job_log, job_log[-2000:]
+        print("slurmctld restarted mid-run; the job was followed to its time limit:", timed_out["slurm_state"],
+              timed_out.get("reason", ""), "-", timed_out["result"]["gate"]["message"], flush=True)
+        versions_after = json.loads(request(port, "GET", "/admin/model/abdominal_organs/versions")[1])["versions"]
+        assert versions_after == versions_before, f"a timed-out job must add no version: {versions_after}"
         print("finetune check passed")
         return 0
     finally:

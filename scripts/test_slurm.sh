@@ -58,7 +58,7 @@ render() { # name nodes gpus cpus epochs [time] [signal_seconds] -> prints scrip
   python3 slurm/render_template.py -o "$rd/job.sbatch" \
     --set job_name="lumen-ft-$name" --set run_dir="$rd" --set nodes="$nodes" --set gpus_per_node="$gpus" \
     --set cpus_per_task="$cpus" --set mem= --set time="$limit" --set partition=gpu --set account= --set qos= \
-    --set signal_seconds="$sig" --set python="$py" --set script="$repo/slurm/finetune.py" --set bundle="$bundle" \
+    --set signal_seconds="$sig" --set max_requeues=3 --set python="$py" --set script="$repo/slurm/finetune.py" --set bundle="$bundle" \
     --set data="$work/data" --set out="$rd/candidate" --set max_epochs="$epochs" --set val_split=0.34 \
     --set seed=1 --set batch_size=1 --set lr=0.001 --set patch=32 \
     --set report_url="$report_url" --set report_token_file="$work/token"

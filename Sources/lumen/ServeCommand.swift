@@ -164,7 +164,8 @@ extension ServeCommand {
         let python = URL(fileURLWithPath: s.trainPython, relativeTo: here).standardizedFileURL.path
         let settings = SlurmJobSettings(partition: s.slurmPartition, account: s.slurmAccount, qos: s.slurmQos, nodes: s.slurmNodes,
                                         gpusPerNode: s.slurmGpusPerNode, cpusPerTask: s.slurmCpusPerTask, mem: s.slurmMem,
-                                        time: s.slurmTime, signalSeconds: s.slurmSignalSeconds, python: python,
+                                        time: s.slurmTime, signalSeconds: s.slurmSignalSeconds,
+                                        maxRequeues: s.slurmMaxRequeues, python: python,
                                         script: here.appendingPathComponent("slurm/finetune.py").path,
                                         template: here.appendingPathComponent("slurm/finetune.sbatch.template").path)
         let runs = URL(fileURLWithPath: s.store).appendingPathComponent("runs").standardizedFileURL

@@ -31,13 +31,13 @@ struct ServeSettings {
     var slurmEnv = ""
     var trainPython = ".venv-train/bin/python"
     var slurmPartition = "", slurmAccount = "", slurmQos = "", slurmMem = "", slurmTime = "04:00:00"
-    var slurmNodes = 1, slurmGpusPerNode = 1, slurmCpusPerTask = 4, slurmSignalSeconds = 300
+    var slurmNodes = 1, slurmGpusPerNode = 1, slurmCpusPerTask = 4, slurmSignalSeconds = 300, slurmMaxRequeues = 3
 
     static let keys = ["host", "port", "models", "store", "tokens", "prefix", "ingest_policy", "max_concurrent", "queue",
                        "session_expiry", "session_max_expiry", "session_mib", "max_voxels", "max_upload_mib", "read_timeout",
                        "queue_timeout", "gate_margin", "finetune", "slurm_env", "train_python", "slurm_partition",
                        "slurm_account", "slurm_qos", "slurm_mem", "slurm_time", "slurm_nodes", "slurm_gpus_per_node",
-                       "slurm_cpus_per_task", "slurm_signal_seconds"]
+                       "slurm_cpus_per_task", "slurm_signal_seconds", "slurm_max_requeues"]
 
     /// The file's values, then the environment's, on top of the defaults.
     static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
@@ -102,6 +102,7 @@ struct ServeSettings {
         s.slurmGpusPerNode = try int("slurm_gpus_per_node") ?? s.slurmGpusPerNode
         s.slurmCpusPerTask = try int("slurm_cpus_per_task") ?? s.slurmCpusPerTask
         s.slurmSignalSeconds = try int("slurm_signal_seconds") ?? s.slurmSignalSeconds
+        s.slurmMaxRequeues = try int("slurm_max_requeues") ?? s.slurmMaxRequeues
         if let v = values["gate_margin"] {
             guard let d = (v as? Double) ?? (v as? Int).map(Double.init) ?? (v as? String).flatMap(Double.init) else {
                 throw ValidationError("gate_margin must be a number, got \(v)")
@@ -122,7 +123,7 @@ struct ServeSettings {
             ("max_upload_mib", maxUploadMiB, 1...(1 << 24)), ("read_timeout", readTimeout, 0...86_400),
             ("queue_timeout", queueTimeout, 1...86_400), ("slurm_nodes", slurmNodes, 1...1024),
             ("slurm_gpus_per_node", slurmGpusPerNode, 0...64), ("slurm_cpus_per_task", slurmCpusPerTask, 1...1024),
-            ("slurm_signal_seconds", slurmSignalSeconds, 0...86_400),
+            ("slurm_signal_seconds", slurmSignalSeconds, 0...86_400), ("slurm_max_requeues", slurmMaxRequeues, 0...100),
         ]
         guard ["auto", "on", "off"].contains(finetune) else { throw ValidationError("finetune must be auto, on or off, got \(finetune)") }
         // These go into #SBATCH lines: only characters Slurm's own syntax uses.

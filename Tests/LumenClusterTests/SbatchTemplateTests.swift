@@ -9,7 +9,7 @@ import Testing
         var v = [
             "job_name": "lumen-ft-test", "run_dir": "/shared/lumen/runs/test", "nodes": "2", "gpus_per_node": "4",
             "cpus_per_task": "16", "mem": "128G", "time": "04:00:00", "partition": "gpu", "account": "", "qos": "",
-            "signal_seconds": "600", "python": "/shared/lumen/.venv-train/bin/python",
+            "signal_seconds": "600", "max_requeues": "3", "python": "/shared/lumen/.venv-train/bin/python",
             "script": "/shared/lumen/slurm/finetune.py", "bundle": "/shared/lumen/models/abdominal_organs/v3",
             "data": "/shared/lumen/exports/final-2026-12-05", "out": "/shared/lumen/runs/test/candidate",
             "max_epochs": "50", "val_split": "0.2", "seed": "0", "batch_size": "2", "lr": "0.0001", "patch": "96,96,64",

@@ -16,6 +16,8 @@ public struct SlurmJobSettings: Sendable, Codable, Equatable {
     /// `[d-]hh:mm:ss`.
     public var time: String
     public var signalSeconds: Int
+    /// Self-requeues allowed before the time limit ends the job (TIMEOUT).
+    public var maxRequeues: Int
     /// The job's Python (`<venv>/bin/python`, scripts/setup_train_python).
     public var python: String
     /// slurm/finetune.py.
@@ -25,7 +27,7 @@ public struct SlurmJobSettings: Sendable, Codable, Equatable {
 
     public init(partition: String = "", account: String = "", qos: String = "", nodes: Int = 1, gpusPerNode: Int? = 1,
                 cpusPerTask: Int = 4, mem: String = "", time: String = "04:00:00", signalSeconds: Int = 300,
-                python: String, script: String, template: String) {
+                maxRequeues: Int = 3, python: String, script: String, template: String) {
         self.partition = partition
         self.account = account
         self.qos = qos
@@ -35,6 +37,7 @@ public struct SlurmJobSettings: Sendable, Codable, Equatable {
         self.mem = mem
         self.time = time
         self.signalSeconds = signalSeconds
+        self.maxRequeues = maxRequeues
         self.python = python
         self.script = script
         self.template = template
@@ -170,7 +173,8 @@ public struct FinetuneSubmitter: Sendable {
             "gpus_per_node": settings.gpusPerNode.map { $0 > 0 ? "\($0)" : "" } ?? "",
             "cpus_per_task": "\(settings.cpusPerTask)", "mem": settings.mem, "time": settings.time,
             "partition": settings.partition, "account": settings.account, "qos": settings.qos,
-            "signal_seconds": "\(settings.signalSeconds)", "python": settings.python, "script": settings.script,
+            "signal_seconds": "\(settings.signalSeconds)", "max_requeues": "\(settings.maxRequeues)",
+            "python": settings.python, "script": settings.script,
             "bundle": r.bundleDir.standardizedFileURL.path, "data": r.datasetDir.standardizedFileURL.path,
             "out": out.path, "max_epochs": "\(t.maxEpochs)", "val_split": t.valSplit, "seed": "\(t.seed)",
             "batch_size": "\(t.batchSize)", "lr": t.lr, "patch": t.patch, "report_url": t.reportURL,

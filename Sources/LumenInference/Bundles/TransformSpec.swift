@@ -6,13 +6,10 @@ import LumenTransforms
 /// doctor's first click.
 public typealias PreStep = Transform
 
-public enum PostStep: Sendable {
-    case softmax, sigmoid
-    case argmax
-    case threshold(Float)
-    /// Label-map clean-up after discretisation (largest connected component, hole filling).
-    case labels(Transform)
-}
+/// Post-processing steps are the same registry's transforms, with MONAI's semantics (a bare
+/// `logit_thresh` does not threshold; `threshold_values` or `threshold` does), so what the parity
+/// tests check is what serving runs.
+public typealias PostStep = Transform
 
 enum TransformSpec {
     /// Steps that only load, add a channel or change the array type: Lumen's loader already does them.
@@ -48,32 +45,16 @@ enum TransformSpec {
     }
 
     static func parsePost(_ list: [JSONValue], file: String) throws -> [PostStep] {
-        var steps: [PostStep] = []
-        for (i, entry) in list.enumerated() {
+        try list.enumerated().compactMap { i, entry in
             let key = "post_transforms[\(i)]"
             guard let name = shortName(entry) else { throw BundleError.badArgument(file: file, key: key, detail: "has no name") }
-            if implicit.contains(name) { continue }
-            let args = entry["args"] ?? entry
-            switch name {
-            case "Activationsd", "Activations":
-                if args["softmax"]?.bool == true { steps.append(.softmax) }
-                if args["sigmoid"]?.bool == true { steps.append(.sigmoid) }
-            case "KeepLargestConnectedComponentd", "KeepLargestConnectedComponent", "FillHolesd", "FillHoles",
-                 "RemoveSmallObjectsd", "RemoveSmallObjects":
-                do { steps.append(.labels(try TransformRegistry.make(entry))) } catch let error as TransformError {
-                    throw BundleError.badArgument(file: file, key: key, detail: error.description)
-                }
-            case "AsDiscreted", "AsDiscrete":
-                if args["argmax"]?.bool == true { steps.append(.argmax) }
-                if let t = args["threshold"]?.double ?? args["threshold_values"]?.double ?? args["logit_thresh"]?.double {
-                    steps.append(.threshold(Float(t)))
-                } else if args["threshold_values"]?.bool == true {
-                    steps.append(.threshold(Float(args["logit_thresh"]?.double ?? 0.5)))
-                }
-            default:
-                throw BundleError.unsupportedTransform(file: file, key: key, name: name, supported: (post + implicit.sorted()))
+            if implicit.contains(name) { return nil }
+            guard let canonical = TransformRegistry.canonicalName(name), post.contains(canonical) else {
+                throw BundleError.unsupportedTransform(file: file, key: key, name: name, supported: post + implicit.sorted())
+            }
+            do { return try TransformRegistry.make(entry) } catch let error as TransformError {
+                throw BundleError.badArgument(file: file, key: key, detail: error.description)
             }
         }
-        return steps
     }
 }

@@ -25,10 +25,12 @@ public enum DExtr3DTask {
         try ClickCheck.inside(points, shape: shape, what: "point")
         var timings = StageTimings()
         let image = ImageData(tensor: volume.tensor, affine: volume.geometry.affine)
+        var gridAffine = image.affine   // the network grid's, set below
         let (box, input): (BoxRecord, Tensor) = try timings.measure("pre") {
             let (cropped, box) = try CropByPoints(marginMM: spec.marginMM)(image, points: points)
             var state = TransformState(image: spec.resize(cropped).0)
             for step in spec.intensity { try step.apply(&state) }
+            gridAffine = state.image.affine
             let grid = state.image.spatialShape
             let scaled = points.map { p in
                 (0..<3).map { Int(Double(p[$0] - box.offset[$0]) * Double(grid[$0]) / Double(box.outputShape[$0])) }
@@ -39,11 +41,11 @@ public enum DExtr3DTask {
         let prediction = try timings.measure("infer") { try InteractiveInference.forward(bundle, input) }
         let restored: Tensor = try timings.measure("invert") {
             // Probabilities are resized (linearly) before thresholding: smoother edges than resizing the mask.
-            let activations = spec.post.filter { if case .threshold = $0 { false } else if case .argmax = $0 { false } else { true } }
-            let discrete = spec.post.filter { if case .threshold = $0 { true } else if case .argmax = $0 { true } else { false } }
-            let probability = try InteractiveInference.post(activations, prediction)
+            let (activations, discrete) = PostProcessing.split(spec.post)
+            let probability = try PostProcessing.run(activations, prediction, affine: gridAffine)
             let back = Resize.resize(probability, to: box.outputShape, mode: discrete.isEmpty ? .nearest : .linear)
-            return box.inverse.apply(try InteractiveInference.post(discrete, back))
+            // Back on the crop's own grid: the volume's voxel sizes.
+            return box.inverse.apply(try PostProcessing.run(discrete, back, affine: image.affine))
         }
         let labels = try volume.replacing(tensor: restored)
         var json = ResultSummary.extremePointsAndBox(labels)

@@ -61,7 +61,13 @@ public enum DeepgrowTask {
             let guidance = try AddGuidanceFromPoints(spatialDims: spec.spatialDims, depthFirst: spec.depthFirst)(
                 foreground: foreground, background: background, originalShape: shape, currentShape: current, slice: slice)
             if spec.spatialDims == 3 && spec.depthFirst {
-                image = ImageData(tensor: Tensor(shape: [1] + image.tensor.shape, data: image.tensor.data))
+                // The depth axis rode through Spacingd as channels; as a spatial axis again it gets
+                // its voxel size back (orientation aside: sizes are what the later steps and the
+                // post-processing's millimetre measures use).
+                let sizes = [Matrix.spacing(volume.geometry.affine)[2]] + Matrix.spacing(image.affine)
+                var affine = Matrix.identity(4)
+                for a in 0..<3 { affine[a][a] = sizes[a] }
+                image = ImageData(tensor: Tensor(shape: [1] + image.tensor.shape, data: image.tensor.data), affine: affine)
             }
             var state = TransformState(image: image)
             state.guidance = guidance
@@ -69,7 +75,7 @@ public enum DeepgrowTask {
             return state
         }
         let prediction = try timings.measure("infer") { try InteractiveInference.forward(bundle, state.image.tensor) }
-        let mask = try timings.measure("post") { try InteractiveInference.post(spec.post, prediction) }
+        let mask = try timings.measure("post") { try PostProcessing.run(spec.post, prediction, affine: state.image.affine) }
         guard let crop = state.guidanceCrop else { throw InferenceError.badPrediction("\(bundle.name): no crop was recorded") }
         let restored: Tensor = try timings.measure("invert") {
             if spec.spatialDims == 2 {

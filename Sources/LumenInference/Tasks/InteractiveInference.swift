@@ -16,22 +16,4 @@ enum InteractiveInference {
         let y = try SlidingWindowInferer(roiSize: roi, overlap: 0, mode: .constant)(x) { try network.forward($0) }
         return Tensor(shape: Array(y.shape.dropFirst()), data: y.data)
     }
-
-    /// Activation then discretisation, on a `[C, spatial…]` prediction.
-    static func post(_ steps: [PostStep], _ prediction: Tensor) throws -> Tensor {
-        var t = prediction
-        for step in steps {
-            switch step {
-            case .softmax: t = Ops.softmaxChannels(Tensor(shape: [1] + t.shape, data: t.data)).reshaped(t.shape)
-            case .sigmoid: t = Ops.sigmoid(t)
-            case .argmax: t = SegmentationTask.argmax(t)
-            case .threshold(let v): t.data = t.data.map { $0 >= v ? 1 : 0 }
-            case .labels(let transform):
-                var state = TransformState(image: ImageData(tensor: t))
-                try transform.apply(&state)
-                t = state.image.tensor
-            }
-        }
-        return t
-    }
 }

@@ -62,24 +62,11 @@ public enum SegmentationTask {
                                                mode: bundle.inferer.gaussian ? .gaussian : .constant)
             return try inferer(x) { try network.forward($0) }
         }
-        var discrete = false
         let prediction: Tensor = try timings.measure("post") {
-            var t = Tensor(shape: Array(logits.shape.dropFirst()), data: logits.data)
-            for step in bundle.post {
-                switch step {
-                case .softmax: t = Ops.softmaxChannels(Tensor(shape: [1] + t.shape, data: t.data)).reshaped(t.shape)
-                case .sigmoid: t = Ops.sigmoid(t)
-                case .argmax: t = argmax(t); discrete = true
-                case .threshold(let v): t.data = t.data.map { $0 >= v ? 1 : 0 }; discrete = true
-                case .labels(let transform):
-                    // The model grid's affine, so sizes in mm (RemoveSmallObjectsd by_measure) are the image's.
-                    var state = TransformState(image: ImageData(tensor: t, affine: image.affine))
-                    try transform.apply(&state)
-                    t = state.image.tensor
-                }
-            }
-            return t
+            try PostProcessing.run(bundle.post, Tensor(shape: Array(logits.shape.dropFirst()), data: logits.data),
+                                   affine: image.affine)
         }
+        let discrete = PostProcessing.isDiscrete(bundle.post)
         let restored: Tensor = timings.measure("invert") {
             SpatialRecord.invert(prediction, records: records, nearest: discrete)
         }
@@ -107,18 +94,6 @@ public enum SegmentationTask {
         guard sliding || activations <= 16 * 4 * maxVoxels else {
             throw InferenceError.badInput("\(bundle.name): a whole-volume pass over \(roi.map(String.init).joined(separator: " × ")) needs \(activations >> 20) MiB of activations, over the request bound for max_voxels \(maxVoxels); crop the image or give the model a sliding window (inference.roi)")
         }
-    }
-
-    /// Channel index of the largest value, as a one-channel float map (MONAI AsDiscrete(argmax)).
-    static func argmax(_ t: Tensor) -> Tensor {
-        let c = t.shape[0], n = t.count / c
-        var out = Tensor(zeros: [1] + Array(t.shape.dropFirst()))
-        for i in 0..<n {
-            var best = t.data[i], index = 0
-            for ch in 1..<max(c, 1) where t.data[ch * n + i] > best { best = t.data[ch * n + i]; index = ch }
-            out.data[i] = Float(index)
-        }
-        return out
     }
 }
 

@@ -47,6 +47,8 @@ struct TrainRoutes: Sendable {
             "base_version": job.baseVersion ?? "",
         ]
         if let reason = job.reason, !reason.isEmpty { o["reason"] = reason }
+        // The controller could not be asked: say since when the state is a guess.
+        if job.state == JobState.unknown.rawValue { o["unknown_since"] = format.string(from: job.stateSince) }
         if let code = job.exitCode { o["exit_code"] = code }
         if let end = job.finishedAt { o["end_ts"] = format.string(from: end) }
         let config = (try? JSONSerialization.jsonObject(with: Data(job.config.utf8))) as? [String: Any]
