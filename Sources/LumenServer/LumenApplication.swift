@@ -24,6 +24,8 @@ public enum LumenApplication {
         public var services: [any Service] = []
         /// A path prefix for every route (e.g. a secret one for token-less AIAA clients).
         public var prefix: String = ""
+        /// What one upload may hold, for every route that takes one (datastore, ingest, inference).
+        public var limits = UploadLimits()
         /// How long a client may stay silent mid-request or idle between requests; nil: no limit.
         public var readTimeout: Duration? = .seconds(60)
         /// The service's metrics when there is one, so inference and HTTP metrics share one registry.
@@ -46,7 +48,7 @@ public enum LumenApplication {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(tokens: configuration.tokens))
         DatastoreRoutes(store: store, ingestPolicy: configuration.ingestPolicy,
-                        models: configuration.inference?.registry ?? configuration.models)
+                        models: configuration.inference?.registry ?? configuration.models, limits: configuration.limits)
             .register(on: router)
         ActiveLearningRoutes(store: store).register(on: router)
         if let service = configuration.inference {

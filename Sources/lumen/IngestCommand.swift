@@ -32,9 +32,20 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Name recorded as the author of this ingest in the audit log (default: $USER).")
     var user: String = ProcessInfo.processInfo.environment["USER"] ?? "local"
 
+    @Option(help: "Largest accepted volume, in voxels (default: max_voxels of the config file or LUMEN_MAX_VOXELS, as lumen serve reads it).")
+    var maxVoxels: Int?
+
+    @Option(help: "Config file (default: config/lumen.yaml when present).")
+    var config: String?
+
     func run() throws {
+        // The same limit as the server's uploads: what is refused over HTTP is refused here too.
+        let file = config ?? (FileManager.default.fileExists(atPath: "config/lumen.yaml") ? "config/lumen.yaml" : nil)
+        var settings = try ServeSettings.load(file: file)
+        settings.maxVoxels = maxVoxels ?? settings.maxVoxels
+        settings = try settings.validated()
         let datastore = try withCLIError { try Datastore(directory: URL(fileURLWithPath: store)) }
-        let ingestor = Ingestor(store: datastore, policy: policy, user: user)
+        let ingestor = Ingestor(store: datastore, policy: policy, user: user, maxVoxels: settings.maxVoxels)
         var failures = 0
         for (index, path) in paths.enumerated() {
             let label = "input \(index + 1)"

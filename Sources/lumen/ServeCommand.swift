@@ -15,6 +15,8 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "The config file; every option is documented in it (default: config/lumen.yaml when present).")
     var config: String?
+    @Flag(help: "Print the settings as resolved (defaults < config file < LUMEN_* environment < flags) and exit.")
+    var printConfig = false
     @Option(help: "Address to listen on. Without --tokens only loopback addresses are allowed.") var host: String?
     @Option(help: "Port to listen on.") var port: Int?
     @Option(help: "Datastore directory.") var store: String?
@@ -59,6 +61,10 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let s = try settings()
+        if printConfig {
+            print(s.printed)
+            return
+        }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         var (configuration, datastore) = try withCLIError {
             let table = s.tokens.isEmpty ? nil : try TokenTable.load(URL(fileURLWithPath: s.tokens))
@@ -83,6 +89,7 @@ struct ServeCommand: ParsableCommand {
                                        byteBudget: s.sessionMiB << 20),
                 maxVoxels: s.maxVoxels, maxUploadBytes: s.maxUploadMiB << 20, modelDirectory: uploads, versions: versions)
             configuration.finetuning = try Self.finetuning(s, versions: versions, store: datastore)
+            configuration.limits = UploadLimits(maxUploadBytes: s.maxUploadMiB << 20, maxVoxels: s.maxVoxels)
             configuration.prefix = s.prefix
             configuration.readTimeout = s.readTimeout > 0 ? .seconds(s.readTimeout) : nil
             return (configuration, datastore)

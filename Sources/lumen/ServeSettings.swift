@@ -112,6 +112,32 @@ struct ServeSettings {
         return s
     }
 
+    /// The resolved values in the config file's own spelling (`lumen serve --print-config`): what an
+    /// admin checks after layering a file, the environment and flags. The tokens file's path is shown,
+    /// never its contents.
+    var printed: String {
+        let values: [(String, Any)] = [
+            ("host", host), ("port", port), ("models", models), ("store", store), ("tokens", tokens), ("prefix", prefix.isEmpty ? "" : "(set)"),
+            ("ingest_policy", ingestPolicy.rawValue), ("max_concurrent", maxConcurrent), ("queue", queue),
+            ("session_expiry", sessionExpiry), ("session_max_expiry", sessionMaxExpiry), ("session_mib", sessionMiB),
+            ("max_voxels", maxVoxels), ("max_upload_mib", maxUploadMiB), ("read_timeout", readTimeout),
+            ("queue_timeout", queueTimeout), ("gate_margin", gateMargin), ("finetune", finetune), ("slurm_env", slurmEnv),
+            ("train_python", trainPython), ("slurm_partition", slurmPartition), ("slurm_account", slurmAccount),
+            ("slurm_qos", slurmQos), ("slurm_mem", slurmMem), ("slurm_time", slurmTime), ("slurm_nodes", slurmNodes),
+            ("slurm_gpus_per_node", slurmGpusPerNode), ("slurm_cpus_per_task", slurmCpusPerTask),
+            ("slurm_signal_seconds", slurmSignalSeconds), ("slurm_max_requeues", slurmMaxRequeues),
+        ]
+        assert(values.map(\.0) == Self.keys, "printed and keys list the same options")
+        func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        return values.map { key, value in
+            switch value {
+            case let list as [String]: "\(key): [\(list.map(quoted).joined(separator: ", "))]"
+            case let text as String: "\(key): \(quoted(text))"
+            default: "\(key): \(value)"
+            }
+        }.joined(separator: "\n")
+    }
+
     /// Every number within what the server can honour: a typo such as a
     /// negative queue or `max_upload_mib` past 2^43 would otherwise trap at
     /// start-up or silently disable a limit.

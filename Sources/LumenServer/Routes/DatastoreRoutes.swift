@@ -12,17 +12,20 @@ public struct DatastoreRoutes: Sendable {
     /// Applied to image uploads: `reject` (default) refuses PHI, `scrub` removes it.
     public var ingestPolicy: IngestPolicy
     public var models: any ModelCatalog
+    public var limits: UploadLimits
 
-    public init(store: Datastore, ingestPolicy: IngestPolicy = .reject, models: any ModelCatalog = StaticModelCatalog()) {
+    public init(store: Datastore, ingestPolicy: IngestPolicy = .reject, models: any ModelCatalog = StaticModelCatalog(),
+                limits: UploadLimits = UploadLimits()) {
         self.store = store
         self.ingestPolicy = ingestPolicy
         self.models = models
+        self.limits = limits
     }
 
     public func register(on router: Router<LumenRequestContext>) {
         DatastoreListRoutes(store: store).register(on: router)
-        ImageRoutes(store: store, ingestPolicy: ingestPolicy).register(on: router)
-        LabelRoutes(store: store, models: models).register(on: router)
+        ImageRoutes(store: store, ingestPolicy: ingestPolicy, limits: limits).register(on: router)
+        LabelRoutes(store: store, models: models, limits: limits).register(on: router)
     }
 }
 

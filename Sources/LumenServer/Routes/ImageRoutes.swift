@@ -6,6 +6,7 @@ import LumenStore
 struct ImageRoutes: Sendable {
     let store: Datastore
     let ingestPolicy: IngestPolicy
+    let limits: UploadLimits
 
     func register(on router: Router<LumenRequestContext>) {
         router.put("/datastore/image") { request, context in try await upload(request, context) }
@@ -20,11 +21,11 @@ struct ImageRoutes: Sendable {
     /// patient is refused (422) or scrubbed before anything is stored.
     func upload(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
         let identity = try context.require(.annotator)
-        let form = try await MultipartForm.receive(request, into: store.stagingDirectory)
+        let form = try await MultipartForm.receive(request, into: store.stagingDirectory, maxBytes: limits.maxUploadBytes)
         defer { form.removeFiles() }
         guard let file = form.file(named: "file") else { throw MultipartError.missingPart("file") }
         let requestedID = request.uri.queryParameters.get("image").flatMap { $0.isEmpty ? nil : $0 }
-        let ingestor = Ingestor(store: store, policy: ingestPolicy, user: identity.user)
+        let ingestor = Ingestor(store: store, policy: ingestPolicy, user: identity.user, maxVoxels: limits.maxVoxels)
         let info = form.fields["params"] ?? "{}"
         let image = try await Blocking.run {
             try ingestor.ingestUpload(file: file.url, fileName: file.fileName, requestedID: requestedID, info: info)

@@ -7,6 +7,7 @@ import LumenStore
 struct LabelRoutes: Sendable {
     let store: Datastore
     let models: any ModelCatalog
+    let limits: UploadLimits
 
     func register(on router: Router<LumenRequestContext>) {
         router.put("/datastore/label") { request, context in try await submit(request, context) }
@@ -19,7 +20,7 @@ struct LabelRoutes: Sendable {
         let identity = try context.require(.annotator)
         let imageID = try request.query("image", route: "PUT /datastore/label")
         let tag = request.uri.queryParameters.get("tag").flatMap { $0.isEmpty ? nil : $0 } ?? "final"
-        let form = try await MultipartForm.receive(request, into: store.stagingDirectory)
+        let form = try await MultipartForm.receive(request, into: store.stagingDirectory, maxBytes: limits.maxUploadBytes)
         defer { form.removeFiles() }
         guard let file = form.file(named: "label") else { throw MultipartError.missingPart("label") }
         let paramsText = form.fields["params"] ?? "{}"
@@ -40,7 +41,8 @@ struct LabelRoutes: Sendable {
         let chosenParent = parent
         let label = try await Blocking.run {
             try store.addLabel(file: file.url, fileName: file.fileName, imageID: imageID, tag: tag, user: identity.user,
-                               model: provenance, parent: chosenParent, allowedValues: allowed, info: paramsText)
+                               model: provenance, parent: chosenParent, allowedValues: allowed, info: paramsText,
+                               maxVoxels: limits.maxVoxels)
         }
         var reply: [String: Any] = ["image": imageID, "label": imageID, "tag": label.tag, "version": label.version,
                                     "sha256": label.sha256]
