@@ -9,10 +9,7 @@ import Foundation
 public final class ComputePool: @unchecked Sendable {
     public static let shared = ComputePool(threads: ComputePool.defaultThreads)
 
-    public static var defaultThreads: Int {
-        if let s = ProcessInfo.processInfo.environment["LUMEN_THREADS"], let n = Int(s), n > 0 { return n }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }
+    public static var defaultThreads: Int { EngineOptions.current.threads }
 
     public let threads: Int
     private let condition = NSCondition()
@@ -95,7 +92,7 @@ public final class ComputePool: @unchecked Sendable {
     /// nothing when the event loops are idle.
     static func yieldToRequests() {
         #if os(Linux)
-        let nice = ProcessInfo.processInfo.environment["LUMEN_COMPUTE_NICE"].flatMap(Int32.init) ?? 5
+        let nice = EngineOptions.current.computeNice
         guard nice > 0 else { return }
         // On Linux a nice value belongs to the thread, and `who` 0 is the calling thread.
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(nice, 19))

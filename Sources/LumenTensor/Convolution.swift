@@ -9,10 +9,7 @@ import Foundation
 /// on Lumen's pool, and the epilogue is applied while the chunk is hot.
 public enum Convolution {
     /// Output floats one column chunk aims at (K × P ≈ 1 MiB of scratch).
-    static let chunkFloats: Int = {
-        if let s = ProcessInfo.processInfo.environment["LUMEN_CHUNK_FLOATS"], let n = Int(s) { return n }
-        return 1 << 18
-    }()
+    static let chunkFloats = EngineOptions.current.chunkFloats
 
     public static func forward(_ x: Tensor, weight: Tensor, bias: [Float]?, geometry: ConvGeometry,
                                activation: Activation = .identity, pool: ComputePool = .shared) -> Tensor {

@@ -14,7 +14,7 @@ enum DirectConvolution {
     /// measured, 8 → 4 is already faster through im2col + GEMM.
     static let maximumChannelPairs = 8
     /// `LUMEN_DIRECT=0` sends these layers to im2col + GEMM, for comparisons.
-    static let enabled = ProcessInfo.processInfo.environment["LUMEN_DIRECT"] != "0"
+    static let enabled = EngineOptions.current.direct
 
     static func fits(cin: Int, cout: Int, geometry g: ConvGeometry) -> Bool {
         enabled && cout <= maximumOutputChannels && cin * cout <= maximumChannelPairs && g.stride.allSatisfy { $0 == 1 }

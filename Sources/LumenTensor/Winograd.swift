@@ -8,9 +8,9 @@ import Foundation
 /// each chunk doing 64 small GEMMs (one per transform point).
 public enum Winograd {
     /// `LUMEN_WINOGRAD=0` falls back to im2col, for comparisons.
-    public static let enabled = ProcessInfo.processInfo.environment["LUMEN_WINOGRAD"] != "0"
+    public static let enabled = EngineOptions.current.winograd
     /// Below this many channels the 64 GEMMs are too thin to beat im2col.
-    public static let minimumChannels = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD_MIN"] ?? "") ?? 16
+    public static let minimumChannels = EngineOptions.current.winogradMinChannels
 
     /// Ĝ g Ĝᵀ along each axis; result layout [64][Cout][Cin].
     public static func transformWeights(_ weight: Tensor) -> [Float] {
@@ -42,7 +42,7 @@ public enum Winograd {
         [w[0], (w[0] + w[1] + w[2]) * 0.5, (w[0] - w[1] + w[2]) * 0.5, w[2]]
     }
 
-    static let chunkFloats = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD_CHUNK"] ?? "") ?? (1 << 20)
+    static let chunkFloats = EngineOptions.current.winogradChunkFloats
 
     /// Tiles per chunk so the transformed input (64 × Cin × T floats) stays near 4 MiB.
     static func tilesPerChunk(cin: Int, cout: Int) -> Int {

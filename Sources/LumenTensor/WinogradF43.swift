@@ -10,13 +10,13 @@ import Foundation
 /// is covered in 4-blocks, so extents far from a multiple of 4 waste work.
 /// `PreparedConvolution` weighs both when it chooses between the two.
 public enum WinogradF43 {
-    public static let enabled = ProcessInfo.processInfo.environment["LUMEN_WINOGRAD43"] != "0"
+    public static let enabled = EngineOptions.current.winograd43
     /// Rounding grows with the channel count: against a float64 reference,
     /// relative to the output's range, the error measured 2.2e-5 at 16 channels,
     /// 4.6e-5 at 64 and 6.4e-5 at 256 (F(2,3): under 7e-7). Wider layers use
     /// F(2,3), keeping a whole network well inside the 1e-4 parity budget;
     /// they sit at low resolution, where F(4,3) gains least anyway.
-    public static let maximumChannels = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD43_MAX"] ?? "") ?? 128
+    public static let maximumChannels = EngineOptions.current.winograd43MaxChannels
     static let points = 216
 
     /// G g Gᵀ along each axis, in Double; result layout [216][Cout][Cin].
@@ -54,7 +54,7 @@ public enum WinogradF43 {
          g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2]
     }
 
-    static let chunkFloats = Int(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD43_CHUNK"] ?? "") ?? (1 << 19)
+    static let chunkFloats = EngineOptions.current.winograd43ChunkFloats
 
     /// Relative GEMM work against F(2,3) for this extent: below 1 means F(4,3) multiplies less.
     static func workRatio(spatial: [Int]) -> Double {

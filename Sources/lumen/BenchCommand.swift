@@ -39,6 +39,8 @@ struct BenchCommand: ParsableCommand {
             }
             if !json {
                 print("Lumen engine benchmark: \(ComputePool.shared.threads) compute threads, median of \(runs) after a warm-up")
+                print("engine: \(EngineOptions.current.summary)")
+                for problem in EngineOptions.current.problems { print("WARNING \(problem)") }
                 print(pad("network", 44) + pad("input", 20) + pad("GFLOP", 8) + pad("seconds", 9) + pad("GFLOP/s", 9) + pad("plan peak", 11) + pad("peak RSS", 10))
             }
             for row in list { try bench(row) }

@@ -7,6 +7,7 @@ import LumenModels
 import LumenCluster
 import LumenServer
 import LumenStore
+import LumenTensor
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -96,6 +97,8 @@ struct ServeCommand: ParsableCommand {
         }
         let report = datastore.openReport
         print("lumen: datastore \(datastore.directory.path)")
+        print("lumen: engine: \(EngineOptions.current.summary)")
+        for problem in EngineOptions.current.problems { print("lumen: WARNING \(problem)") }
         if !report.sweptTemporaryFiles.isEmpty {
             print("lumen: removed \(report.sweptTemporaryFiles.count) unfinished writes from an earlier run")
         }
