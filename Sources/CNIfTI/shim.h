@@ -1,1 +1,2 @@
 #include <nifti/nifti1_io.h>
+#include <zlib.h>

@@ -23,17 +23,37 @@ extension Datastore {
     public func addLabel(file: URL, fileName: String? = nil, imageID: String, tag: String = "final", user: String,
                          model: ModelProvenance? = nil, parent: LabelRef? = nil, allowedValues: Set<Int>? = nil,
                          info: String = "{}", maxVoxels: Int = Volume.defaultMaxVoxels) throws -> StoredLabel {
+        let name = fileName ?? file.lastPathComponent
+        return try addLabel(name: name, imageID: imageID, tag: tag, user: user, model: model, parent: parent,
+                            allowedValues: allowedValues, info: info,
+                            volume: {
+                                do { return try Volume.read(file, maxVoxels: maxVoxels) } catch {
+                                    throw StoreError.unreadableVolume(name: name, reason: "\(error)")
+                                }
+                            },
+                            put: { try objects.put(copying: file, ext: $0) })
+    }
+
+    /// A label the server made itself (a model's `original`), already in memory as the volume and
+    /// its `.nii.gz` encoding: checked as an upload would be, and written once, into the store.
+    @discardableResult
+    public func addLabel(encoded data: Data, volume: Volume, fileName: String, imageID: String, tag: String, user: String,
+                         model: ModelProvenance? = nil, parent: LabelRef? = nil, allowedValues: Set<Int>? = nil,
+                         info: String = "{}") throws -> StoredLabel {
+        try addLabel(name: fileName, imageID: imageID, tag: tag, user: user, model: model, parent: parent,
+                     allowedValues: allowedValues, info: info, volume: { volume }, put: { try objects.put(data: data, ext: $0) })
+    }
+
+    private func addLabel(name: String, imageID: String, tag: String, user: String, model: ModelProvenance?,
+                          parent: LabelRef?, allowedValues: Set<Int>?, info: String, volume read: () throws -> Volume,
+                          put: (String) throws -> (sha256: String, size: Int64)) throws -> StoredLabel {
         try Identifiers.validate(tag, what: "the tag")
         let info = try Identifiers.validateInfo(info)
-        let name = fileName ?? file.lastPathComponent
         let ext = try Identifiers.niftiExtension(of: name)
         guard let image = try image(id: imageID) else { throw StoreError.imageNotFound(id: imageID) }
-        let volume: Volume
-        do { volume = try Volume.read(file, maxVoxels: maxVoxels) } catch {
-            throw StoreError.unreadableVolume(name: name, reason: "\(error)")
-        }
+        let volume = try read()
         try LabelValidator.validate(volume, against: image, allowedValues: allowedValues)
-        let (sha, size) = try objects.put(copying: file, ext: ext)
+        let (sha, size) = try put(ext)
 
         return try write { db in
             guard let imagePK = try Int64.fetchOne(db, sql: "SELECT pk FROM image WHERE id = ? AND deleted_at IS NULL AND sha256 = ?",

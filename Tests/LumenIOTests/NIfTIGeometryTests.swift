@@ -42,6 +42,18 @@ struct NIfTIGeometryTests {
         #expect(read2.tensor.data == labels.tensor.data)
         #expect(read2.storedDatatype == .uint8)
         for (a, b) in zip(read1.geometry.spacing, [0.6, 0.9, 2.5]) { #expect(abs(a - b) < 1e-5) }
+
+        // The reply's in-memory encoding (no scratch file) reads back as the file does.
+        let memory = dir.appendingPathComponent("memory.nii.gz")
+        try labels.encodedNIfTIGz(datatype: .uint8, compression: 1).write(to: memory)
+        let read3 = try Volume.read(memory)
+        let h3 = read3.header.info
+        #expect(h3.qformCode == h1.qformCode && h3.sformCode == h1.sformCode && h3.sform == h1.sform && h3.qform == h1.qform)
+        #expect(h3.quaternion == h1.quaternion && h3.pixdim == h1.pixdim && h3.xyzUnits == "mm")
+        #expect(read3.geometry == read1.geometry)
+        #expect(read3.tensor.data == labels.tensor.data)
+        #expect(read3.storedDatatype == .uint8)
+        #expect(try Data(contentsOf: memory).prefix(2) == Data([0x1f, 0x8b]))   // gzip
     }
 
     @Test("the qform is used when there is no sform, then pixdim")

@@ -20,18 +20,8 @@ extension Volume {
         guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || isPair else {
             throw NIfTIError.unsupportedExtension(file: name)
         }
-        guard let nim = header.copyHeader() else {
-            throw NIfTIError.writeFailed(file: name, reason: "libnifti could not copy the header")
-        }
+        let nim = try prepared(datatype: datatype, name: name)
         defer { nifti_image_free(nim) }
-
-        let spatial = spatialShape
-        setDimensions(nim, spatial: spatial, channels: channels, datatype: datatype)
-        guard let buffer = malloc(Int(nim.pointee.nvox) * Int(nim.pointee.nbyper)) else {
-            throw NIfTIError.writeFailed(file: name, reason: "out of memory")
-        }
-        nim.pointee.data = buffer
-        VoxelCodec.encode(tensor.data, into: buffer, datatype: datatype, spatial: spatial, channels: channels)
 
         let temp = AtomicFile.temporaryURL(for: url)
         guard nifti_set_filenames(nim, temp.path, 0, 1) == 0 else {
@@ -56,6 +46,43 @@ extension Volume {
         for (tempFile, final) in written {   // image data first, header last
             try AtomicFile.commit(tempFile, to: final)
         }
+    }
+
+    /// The same file as `write(to:)` would make for a `.nii.gz`, in memory: for replies, which would
+    /// otherwise go to a scratch file and be read back. Extensions of the source header are not
+    /// carried (a label map needs none, and they may hold text from the original scanner).
+    public func encodedNIfTIGz(datatype: NIfTIDatatype = .uint8, compression: Int = 1) throws -> Data {
+        guard datatype.isScalar else {
+            throw NIfTIError.writeFailed(file: "(in memory)", reason: "\(datatype.name) is not a scalar datatype")
+        }
+        let nim = try prepared(datatype: datatype, name: "(in memory)")
+        defer { nifti_image_free(nim) }
+        nim.pointee.nifti_type = 1   // NIFTI1_1: one file, header then data at 352
+        var header = nifti_convert_nim2nhdr(nim)
+        header.vox_offset = 352
+        var raw = Data(capacity: 352 + Int(nim.pointee.nvox) * Int(nim.pointee.nbyper))
+        withUnsafeBytes(of: &header) { raw.append(contentsOf: $0.prefix(348)) }
+        raw.append(contentsOf: [0, 0, 0, 0])   // no extensions
+        raw.append(UnsafeRawPointer(nim.pointee.data!).assumingMemoryBound(to: UInt8.self),
+                   count: Int(nim.pointee.nvox) * Int(nim.pointee.nbyper))
+        return try Gzip.compress(raw, level: compression)
+    }
+
+    /// A header copied from the source with this volume's dimensions and datatype, and the
+    /// voxels encoded into it; the caller frees it.
+    private func prepared(datatype: NIfTIDatatype, name: String) throws -> UnsafeMutablePointer<nifti_image> {
+        guard let nim = header.copyHeader() else {
+            throw NIfTIError.writeFailed(file: name, reason: "libnifti could not copy the header")
+        }
+        let spatial = spatialShape
+        setDimensions(nim, spatial: spatial, channels: channels, datatype: datatype)
+        guard let buffer = malloc(Int(nim.pointee.nvox) * Int(nim.pointee.nbyper)) else {
+            nifti_image_free(nim)
+            throw NIfTIError.writeFailed(file: name, reason: "out of memory")
+        }
+        nim.pointee.data = buffer
+        VoxelCodec.encode(tensor.data, into: buffer, datatype: datatype, spatial: spatial, channels: channels)
+        return nim
     }
 
     private func setDimensions(_ nim: UnsafeMutablePointer<nifti_image>, spatial: [Int], channels: Int,

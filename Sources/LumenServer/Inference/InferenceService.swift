@@ -41,6 +41,8 @@ public struct InferenceService: Sendable {
 
     public struct Outcome: Sendable {
         public var image: Data
+        /// What `image` encodes, for the datastore's `original` (stored without decoding it again).
+        public var labels: Volume
         public var json: [String: JSONValue]
         public var milliseconds: [(String, Double)]
 
@@ -83,12 +85,7 @@ public struct InferenceService: Sendable {
 
     /// A label map as the clients expect it: uint8, gzip level 1 (fast; labels compress well anyway).
     public func encodeLabels(_ labels: Volume) async throws -> Data {
-        let scratch = staging.appendingPathComponent("result-\(UUID().uuidString).nii.gz")
-        return try await Blocking.run {
-            defer { try? FileManager.default.removeItem(at: scratch) }
-            try labels.write(to: scratch, datatype: .uint8, compression: 1)
-            return try Data(contentsOf: scratch)
-        }
+        try await Blocking.run { try labels.encodedNIfTIGz(datatype: .uint8, compression: 1) }
     }
 
     /// A fresh staging folder beside the model directory (same file system, so installing is a rename).
@@ -113,13 +110,6 @@ public struct InferenceService: Sendable {
         return versions
     }
 
-    public func session(_ id: String) async throws -> Volume {
-        guard let session = await sessions.get(id) else {
-            throw ServerError.sessionExpired("session \(id) is unknown or has expired; upload the image again")
-        }
-        return session.volume
-    }
-
     public func run(_ bundle: ModelBundle, volume: Volume, clicks: Clicks, readMs: Double,
                     stillWanted: @escaping @Sendable () -> Bool = { true }) async throws -> Outcome {
         let began = ContinuousClock.now
@@ -132,7 +122,7 @@ public struct InferenceService: Sendable {
         let data = try await encodeLabels(result.labels)
         let write = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         let stages = [("read", readMs), ("queue", waited)] + result.timings.stages.map { ($0.name, $0.ms) } + [("write", write)]
-        return Outcome(image: data, json: result.json, milliseconds: stages)
+        return Outcome(image: data, labels: result.labels, json: result.json, milliseconds: stages)
     }
 }
 

@@ -52,19 +52,9 @@ struct AIAARoutes: Sendable {
             throw ServerError.badRequest("model \(name) is a \(bundle.kind.rawValue) model, not \(kind.rawValue); /v1/inference takes any model")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let upload = try await UploadedRequest.receive(request, service: service)
-        defer { upload.form?.removeFiles() }
-        let params = try ClickParams.object(upload.form?.fields["params"])
-        let clicks = try ClickParams.clicks(params)
-        let volume: Volume
-        if let file = upload.form?.files.first {
-            volume = try await service.volume(fromUpload: file.url, name: file.fileName)
-        } else if let id = query.get("session_id"), !id.isEmpty {
-            volume = try await service.session(id)
-        } else {
-            throw ServerError.badRequest("POST /v1/\(route) needs an image file part or ?session_id=")
-        }
-        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start),
+        let input = try await InferenceRequest.resolve(request, route: "/v1/\(route)", service: service, store: nil)
+        defer { input.removeFiles() }
+        let outcome = try await service.run(bundle, volume: input.volume, clicks: input.clicks, readMs: elapsedMs(since: start),
                                              stillWanted: context.connectionWatch())
         var json = outcome.params(bundle: bundle)
         if json["points"] == nil { json["points"] = [[Int]]() }

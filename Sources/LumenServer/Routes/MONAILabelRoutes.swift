@@ -65,31 +65,13 @@ struct MONAILabelRoutes: Sendable {
             throw ServerError.unprocessable("output must be image, json or all (got '\(output)'); dicom_seg needs a DICOMweb datastore")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let upload = try await UploadedRequest.receive(request, service: service)
-        defer { upload.form?.removeFiles() }
-        let params = try ClickParams.object(upload.form?.fields["params"])
-        let clicks = try ClickParams.clicks(params)
-        var datastoreImage: StoredImage?
-        let volume: Volume
-        if let file = upload.form?.files.first {
-            volume = try await service.volume(fromUpload: file.url, name: file.fileName)
-        } else if let id = query.get("session_id"), !id.isEmpty, let session = await service.sessions.get(id) {
-            volume = session.volume
-        } else if let id = query.get("image"), !id.isEmpty, let image = try await Blocking.run({ try store.image(id: id) }) {
-            datastoreImage = image
-            volume = try await service.volume(fromUpload: store.fileURL(of: image), name: id)
-        } else if let id = query.get("session_id"), !id.isEmpty {
-            throw ServerError.sessionExpired("Session (\(id)) Not Found")
-        } else if let id = query.get("image"), !id.isEmpty {
-            throw StoreError.imageNotFound(id: id)
-        } else {
-            throw ServerError.badRequest("Neither an image id, a file nor a session id was given")
-        }
-        let outcome = try await service.run(bundle, volume: volume, clicks: clicks, readMs: elapsedMs(since: start),
+        let input = try await InferenceRequest.resolve(request, route: "/infer/\(name)", service: service, store: store)
+        defer { input.removeFiles() }
+        let outcome = try await service.run(bundle, volume: input.volume, clicks: input.clicks, readMs: elapsedMs(since: start),
                                              stillWanted: context.connectionWatch())
         let json = outcome.params(bundle: bundle)
-        if let image = datastoreImage, bundle.kind == .segmentation {
-            try await saveOriginal(outcome.image, image: image, bundle: bundle, json: json, user: identity.user)
+        if let image = input.datastoreImage, bundle.kind == .segmentation {
+            try await saveOriginal(outcome, image: image, bundle: bundle, json: json, user: identity.user)
         }
         switch output {
         case "image": return Responses.answeredBy(bundle, MultipartReply.file(outcome.image, fileName: "\(name)_result.nii.gz"))
@@ -100,15 +82,14 @@ struct MONAILabelRoutes: Sendable {
 
     /// A model's segmentation of a datastore image is recorded as `original`,
     /// with the model's name and version, so a refinement can point back to it.
-    func saveOriginal(_ data: Data, image: StoredImage, bundle: ModelBundle, json: [String: Any], user: String) async throws {
-        let scratch = service.staging.appendingPathComponent("original-\(UUID().uuidString).nii.gz")
+    func saveOriginal(_ outcome: InferenceService.Outcome, image: StoredImage, bundle: ModelBundle, json: [String: Any],
+                      user: String) async throws {
         let info = String(decoding: try JSONSerialization.data(withJSONObject: ["model": bundle.name, "params": json], options: [.sortedKeys]),
                           as: UTF8.self)
         try await Blocking.run {
-            defer { try? FileManager.default.removeItem(at: scratch) }
-            try data.write(to: scratch)
-            try store.addLabel(file: scratch, fileName: image.id + ".nii.gz", imageID: image.id, tag: "original", user: user,
-                               model: ModelProvenance(name: bundle.name, version: bundle.version), info: info)
+            try store.addLabel(encoded: outcome.image, volume: outcome.labels, fileName: image.id + ".nii.gz", imageID: image.id,
+                               tag: "original", user: user, model: ModelProvenance(name: bundle.name, version: bundle.version),
+                               info: info)
         }
     }
 }

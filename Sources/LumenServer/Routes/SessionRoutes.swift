@@ -56,15 +56,3 @@ struct SessionRoutes: Sendable {
         return try Responses.json(["session_id": session.id, "session_info": session.info()])
     }
 }
-
-/// A request body that may be multipart (usual), empty (inference by session),
-/// or absent entirely (HTTP/1.0 without Content-Length is read to the end).
-struct UploadedRequest {
-    var form: MultipartForm?
-
-    static func receive(_ request: Request, service: InferenceService) async throws -> UploadedRequest {
-        let type = request.headers[.contentType] ?? ""
-        guard type.lowercased().contains("multipart") else { return UploadedRequest(form: nil) }
-        return UploadedRequest(form: try await MultipartForm.receive(request, into: service.staging, maxBytes: service.maxUploadBytes))
-    }
-}

@@ -17,10 +17,29 @@ struct ObjectStore: Sendable {
     /// Copies `source` in while hashing it; returns the hash and size once the
     /// file and its directory entry are on disk.
     func put(copying source: URL, ext: String) throws -> (sha256: String, size: Int64) {
+        try put(ext: ext) { try Self.copyHashing(from: source, to: $0) }
+    }
+
+    /// Writes `data` in (a label the server made): the same temp, fsync and rename.
+    func put(data: Data, ext: String) throws -> (sha256: String, size: Int64) {
+        try put(ext: ext) { temp in
+            let output: FileHandle
+            do { output = try NewFile.open(temp) } catch {
+                throw StoreError.io(path: temp.path, reason: "cannot create the file: \(error)")
+            }
+            defer { try? output.close() }
+            do { try output.write(contentsOf: data) } catch {
+                throw StoreError.io(path: temp.path, reason: "write failed: \(error)")
+            }
+            return (SHA256.hash(data: data).hexString, Int64(data.count))
+        }
+    }
+
+    private func put(ext: String, fill: (URL) throws -> (String, Int64)) throws -> (sha256: String, size: Int64) {
         let temp = AtomicFile.temporaryURL(for: root.appendingPathComponent("incoming" + ext))
         let (digest, size): (String, Int64)
         do {
-            (digest, size) = try Self.copyHashing(from: source, to: temp)
+            (digest, size) = try fill(temp)
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error
