@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor", "LumenTransforms"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenStore", dependencies: [
-            "LumenIO", "CNIfTI",
+            "LumenIO",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

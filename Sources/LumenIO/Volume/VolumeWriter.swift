@@ -20,8 +20,9 @@ extension Volume {
         guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || isPair else {
             throw NIfTIError.unsupportedExtension(file: name)
         }
-        let nim = try prepared(datatype: datatype, name: name)
-        defer { nifti_image_free(nim) }
+        let owner = try prepared(datatype: datatype, name: name)
+        defer { withExtendedLifetime(owner) {} }   // the pointer below must not outlive its owner
+        let nim = owner.pointer
 
         let temp = AtomicFile.temporaryURL(for: url)
         guard nifti_set_filenames(nim, temp.path, 0, 1) == 0 else {
@@ -55,8 +56,9 @@ extension Volume {
         guard datatype.isScalar else {
             throw NIfTIError.writeFailed(file: "(in memory)", reason: "\(datatype.name) is not a scalar datatype")
         }
-        let nim = try prepared(datatype: datatype, name: "(in memory)")
-        defer { nifti_image_free(nim) }
+        let owner = try prepared(datatype: datatype, name: "(in memory)")
+        defer { withExtendedLifetime(owner) {} }
+        let nim = owner.pointer
         nim.pointee.nifti_type = 1   // NIFTI1_1: one file, header then data at 352
         var header = nifti_convert_nim2nhdr(nim)
         header.vox_offset = 352
@@ -69,20 +71,20 @@ extension Volume {
     }
 
     /// A header copied from the source with this volume's dimensions and datatype, and the
-    /// voxels encoded into it; the caller frees it.
-    private func prepared(datatype: NIfTIDatatype, name: String) throws -> UnsafeMutablePointer<nifti_image> {
+    /// voxels encoded into it, owned (and freed, data included) by the returned `NIfTIImage`.
+    private func prepared(datatype: NIfTIDatatype, name: String) throws -> NIfTIImage {
         guard let nim = header.copyHeader() else {
             throw NIfTIError.writeFailed(file: name, reason: "libnifti could not copy the header")
         }
+        let owner = NIfTIImage(taking: nim)
         let spatial = spatialShape
         setDimensions(nim, spatial: spatial, channels: channels, datatype: datatype)
         guard let buffer = malloc(Int(nim.pointee.nvox) * Int(nim.pointee.nbyper)) else {
-            nifti_image_free(nim)
             throw NIfTIError.writeFailed(file: name, reason: "out of memory")
         }
         nim.pointee.data = buffer
         VoxelCodec.encode(tensor.data, into: buffer, datatype: datatype, spatial: spatial, channels: channels)
-        return nim
+        return owner
     }
 
     private func setDimensions(_ nim: UnsafeMutablePointer<nifti_image>, spatial: [Int], channels: Int,
