@@ -111,6 +111,17 @@ public enum PolygonFix {
     /// The 3-D edit on a binary mask: slice `slice` takes the given (or traced)
     /// polygons with the drag applied; neighbouring slices move their vertex
     /// nearest to the dragged one. Returns the new mask and slice `slice`'s polygons.
+    /// 2-D: the slice came as a PNG (for its size only); the reply is the moved polygons, filled,
+    /// as a greyscale PNG of the same size. Blocking: call it off the cooperative pool.
+    public static func apply2D(_ edit: Edit, polygons: [[[Int]]], slicePNG: [UInt8], maxPixels: Int) throws -> (png: [UInt8], polygons: [[[Int]]]) {
+        let (width, height) = try PNGImage.size(of: slicePNG, maxPixels: maxPixels)
+        let moved = try apply(edit, to: polygons, bounds: (width, height))
+        let on = rasterize(moved, nx: width, ny: height)
+        var rows = [UInt8](repeating: 0, count: width * height)
+        for x in 0..<width { for y in 0..<height where on[x * height + y] { rows[y * width + x] = 1 } }
+        return (PNGImage.grey(width: width, height: height, pixels: rows), moved)
+    }
+
     public static func apply3D(_ edit: Edit, mask: Volume, slice: Int, polygons given: [[[Int]]]?) throws -> (Volume, [[[Int]]]) {
         let s = mask.spatialShape
         guard s.count == 3 else { throw InferenceError.badInput("fixpolygon in 3-D needs a 3-D mask, got \(s.count)-D") }

@@ -48,13 +48,9 @@ struct PolygonRoutes: Sendable {
         if dimension == 2 {
             guard let polygons else { throw ServerError.badRequest("fixpolygon in 2-D needs params.poly: the slice's polygons as lists of [x, y]") }
             let png = try [UInt8](Data(contentsOf: file.url))
-            let (width, height) = try PNGImage.size(of: png, maxPixels: min(PNGImage.maxPixels, service.maxVoxels))
-            let moved = try PolygonFix.apply(edit, to: polygons, bounds: (width, height))
-            let image = try await ComputePool.shared.run { () -> [UInt8] in
-                let on = PolygonFix.rasterize(moved, nx: width, ny: height)
-                var rows = [UInt8](repeating: 0, count: width * height)
-                for x in 0..<width { for y in 0..<height where on[x * height + y] { rows[y * width + x] = 1 } }
-                return PNGImage.grey(width: width, height: height, pixels: rows)
+            let limit = min(PNGImage.maxPixels, service.maxVoxels)
+            let (image, moved) = try await ComputePool.shared.run {
+                try PolygonFix.apply2D(edit, polygons: polygons, slicePNG: png, maxPixels: limit)
             }
             return try MultipartReply.make(json: ["poly": moved], file: Data(image), fileName: "result.png")
         }
