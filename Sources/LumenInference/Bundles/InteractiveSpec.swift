@@ -29,9 +29,7 @@ public enum InteractiveSpec: Sendable {
     case deepgrow(DeepgrowSpec)
     case dextr3d(DExtr3DSpec)
 
-    static let plumbing: Set<String> = ["LoadImaged", "LoadImage", "ToTensord", "ToNumpyd", "EnsureTyped", "CastToTyped",
-                                        "EnsureChannelFirstd", "AddChanneld", "SqueezeDimd", "Restored", "RestoreLabeld",
-                                        "AsChannelLastd", "PasteCropd", "Writer"]
+    static let plumbing = TransformNames.interactiveTaskSteps
 
     static func deepgrow(pre: [JSONValue], post: [JSONValue], meta: [String: JSONValue], file: String) throws -> DeepgrowSpec {
         var spec = DeepgrowSpec(spatialDims: (meta["deepgrow"]?.string ?? "2D").lowercased().contains("3") ? 3 : 2,
@@ -117,7 +115,7 @@ public enum InteractiveSpec: Sendable {
     }
 
     static func shortName(_ entry: JSONValue, file: String, key: String) throws -> String {
-        guard let name = TransformSpec.shortName(entry), !name.isEmpty else {
+        guard let name = TransformNames.short(entry), !name.isEmpty else {
             throw BundleError.badArgument(file: file, key: key, detail: "has no name")
         }
         return name

@@ -2,6 +2,7 @@ import Foundation
 import LumenIO
 import LumenNN
 import LumenTensor
+import LumenTransforms
 
 /// MONAI bundles (`configs/metadata.json`, `configs/inference.json`,
 /// `models/model.pt`). Their configs are Python-flavoured: `@id` references are
@@ -104,8 +105,8 @@ struct BundleReferences {
             let entry = raw.string.map { _ in try? resolve(raw, key: key) } ?? raw
             guard let entry else { throw BundleError.badArgument(file: file, key: key, detail: "cannot be resolved") }
             if entry["_disabled_"]?.bool == true { return nil }
-            let name = TransformSpec.shortName(entry) ?? ""
-            return TransformSpec.implicit.contains(name) ? entry : try resolve(entry, key: key)
+            let name = TransformNames.short(entry) ?? ""
+            return TransformNames.segmentationTaskSteps.contains(name) ? entry : try resolve(entry, key: key)
         }
     }
 }
