@@ -69,7 +69,7 @@ import Testing
 
     @Test func refusalsMatchPython() async throws {
         let template = try SbatchTemplate(contentsOf: Self.templateURL)
-        #expect(template.placeholders.count == 24)
+        #expect(template.placeholders.count == 25)
         var missing = Self.values()
         missing["seed"] = nil
         missing["lr"] = nil
