@@ -62,12 +62,10 @@ extension Volume {
         nim.pointee.nifti_type = 1   // NIFTI1_1: one file, header then data at 352
         var header = nifti_convert_nim2nhdr(nim)
         header.vox_offset = 352
-        var raw = Data(capacity: 352 + Int(nim.pointee.nvox) * Int(nim.pointee.nbyper))
-        withUnsafeBytes(of: &header) { raw.append(contentsOf: $0.prefix(348)) }
-        raw.append(contentsOf: [0, 0, 0, 0])   // no extensions
-        raw.append(UnsafeRawPointer(nim.pointee.data!).assumingMemoryBound(to: UInt8.self),
-                   count: Int(nim.pointee.nvox) * Int(nim.pointee.nbyper))
-        return try Gzip.compress(raw, level: compression)
+        var head = [UInt8](repeating: 0, count: 352)   // the header, then 4 zero bytes: no extensions
+        withUnsafeBytes(of: &header) { head.replaceSubrange(0..<348, with: $0.prefix(348)) }
+        let voxels = UnsafeRawBufferPointer(start: nim.pointee.data, count: Int(nim.pointee.nvox) * Int(nim.pointee.nbyper))
+        return try head.withUnsafeBytes { try Gzip.compress([$0, voxels], level: compression) }
     }
 
     /// A header copied from the source with this volume's dimensions and datatype, and the
