@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "LumenPhantom", dependencies: ["LumenTensor", "LumenIO"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenTransforms", dependencies: ["LumenTensor"], swiftSettings: [.unsafeFlags(["-O"])]),
+        // Pictures of results (previews, training curves): drawing on LumenIO's PNG writer, nothing more.
+        .target(name: "LumenPreview", dependencies: ["LumenIO", "LumenTensor"], swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor", "LumenTransforms"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenStore", dependencies: [
@@ -66,6 +68,7 @@ let package = Package(
         ], swiftSettings: niftiSwift),
         .executableTarget(name: "lumen", dependencies: [
             "LumenIO", "LumenNN", "LumenPhantom", "LumenInference", "LumenModels", "LumenCluster", "LumenStore", "LumenServer", "LumenTunnel",
+            "LumenPreview",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: niftiSwift),
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "LumenIOTests", dependencies: ["LumenIO", "LumenPhantom"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenTransformsTests", dependencies: ["LumenTransforms", "LumenIO"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenIO", "LumenPhantom"], swiftSettings: niftiSwift),
+        .testTarget(name: "LumenPreviewTests", dependencies: ["LumenPreview", "LumenIO", "LumenTensor"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenPhantomTests", dependencies: ["LumenPhantom"], swiftSettings: niftiSwift),
         .testTarget(name: "LumenStoreTests", dependencies: [
             "LumenStore", "LumenIO", .product(name: "GRDB", package: "GRDB.swift"),

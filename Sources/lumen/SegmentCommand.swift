@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenInference
+import LumenPreview
 import LumenIO
 import LumenTensor
 
@@ -22,6 +23,7 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Deepgrow: the click that triggered this call, i,j,k.") var currentPoint: String?
     @Option(parsing: .upToNextOption, help: "DExtr3D extreme points i,j,k (at least 6).") var points: [String] = []
     @Flag(help: "Print per-stage timings.") var timings = false
+    @Option(help: "Also write a preview PNG: the CT with the labels' outlines on three planes, and the clicks.") var preview: String?
     @Flag(help: "Print the result's JSON (points, bbox, crop).") var json = false
 
     func run() throws {
@@ -33,6 +35,15 @@ struct SegmentCommand: ParsableCommand {
             let volume = try t.measure("read") { try Volume.read(URL(fileURLWithPath: image)) }
             let result = try TaskRunner.run(bundle, image: volume, clicks: clicks)
             try t.measure("write") { try result.labels.write(to: URL(fileURLWithPath: output), datatype: .uint8) }
+            if let preview {
+                let marks = clicks.foreground.map { Preview.Click(voxel: $0, foreground: true) }
+                    + clicks.background.map { Preview.Click(voxel: $0, foreground: false) }
+                    + clicks.points.map { Preview.Click(voxel: $0, foreground: true) }
+                let picture = try Preview.render(ct: volume, labels: result.labels, names: bundle.labels.isEmpty ? ["foreground"] : bundle.labels,
+                                                 clicks: marks, title: "\(bundle.name) v\(bundle.version)  \(URL(fileURLWithPath: image).lastPathComponent)")
+                try Data(picture.png).write(to: URL(fileURLWithPath: preview), options: .atomic)
+                print("preview: \(preview)")
+            }
             if timings {
                 print("\(bundle.name): \(t.stages.map { String(format: "%@ %.0f ms", $0.name, $0.ms) }.joined(separator: ", ")); \(result.timings)")
             }

@@ -43,3 +43,17 @@ enum Gzip {
         return output
     }
 }
+
+/// A zlib stream (PNG's IDAT), in memory.
+enum Zlib {
+    static func deflate(_ input: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
+        var length = compressBound(uLong(input.count))
+        var output = [UInt8](repeating: 0, count: Int(length))
+        let status = output.withUnsafeMutableBytes { out in
+            compress2(out.bindMemory(to: Bytef.self).baseAddress, &length, input.bindMemory(to: Bytef.self).baseAddress,
+                      uLong(input.count), Int32(level))
+        }
+        guard status == Z_OK else { throw NIfTIError.writeFailed(file: "(png)", reason: "zlib stopped with status \(status)") }
+        return Array(output[0..<Int(length)])
+    }
+}

@@ -53,6 +53,23 @@ public enum PNGImage {
         return signature + chunk("IHDR", header) + chunk("IDAT", storedZlib(raw)) + chunk("IEND", [])
     }
 
+    /// An 8-bit RGB PNG, deflated (previews are kept in the repository and sent over tunnels);
+    /// `pixels` is row-major RGB.
+    public static func rgb(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
+        precondition(pixels.count == width * height * 3)
+        var raw = [UInt8]()
+        raw.reserveCapacity((width * 3 + 1) * height)
+        for y in 0..<height {
+            raw.append(0)   // filter type None
+            raw += pixels[(y * width * 3)..<((y + 1) * width * 3)]
+        }
+        var header = [UInt8]()
+        for v in [UInt32(width), UInt32(height)] { header += bigEndian(v) }
+        header += [8, 2, 0, 0, 0]   // depth 8, truecolour, deflate, adaptive filtering, no interlace
+        let idat = (try? raw.withUnsafeBytes { try Zlib.deflate($0, level: 9) }) ?? storedZlib(raw)
+        return signature + chunk("IHDR", header) + chunk("IDAT", idat) + chunk("IEND", [])
+    }
+
     static func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
         let typed = Array(type.utf8) + body
         return bigEndian(UInt32(body.count)) + typed + bigEndian(crc32(typed))
