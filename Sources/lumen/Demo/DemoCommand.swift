@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenIO
 import LumenPhantom
+import LumenPreview
 
 /// The README's first command: what a radiologist's first session looks like,
 /// end to end over the real protocol, on a synthetic CT (no patient data).
@@ -20,6 +21,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Phantom seed.") var seed: UInt64 = 42
     @Option(help: "Port for the demo server (loopback only).") var port = 8123
     @Option(help: "Model directories to serve.") var models = ["mmar"]
+    @Flag(inversion: .prefixedNo, help: "Write a preview PNG next to each result (the CT with the labels' outlines and the clicks).")
+    var preview = true
 
     func run() async throws {
         let out = URL(fileURLWithPath: output)
@@ -46,16 +49,19 @@ struct DemoCommand: AsyncParsableCommand {
         for name in ["abdominal_organs", "bones", "hepatic_arteries"] where names.contains(name) {
             let t0 = Date()
             let (data, type) = try await client.send("POST", "/v1/inference?model=\(name)", file: ct)
+            let wall = Self.ms(since: t0)   // the round trip only: scoring and pictures below are the demo's own
             let (params, image) = try DemoClient.parts(data, contentType: type)
             let saved = out.appendingPathComponent("ct_\(name).nii.gz")
             try image.write(to: saved)
             let result = try Volume.read(saved)
             let labels = params["label_names"] as? [String: Int] ?? [:]
             let dice = labels.sorted { $0.value < $1.value }.map { label, value in
-                String(format: "%@ %.2f", label, DemoScore.dice(result, value: Float(value), truth: truth,
+                String(format: "%@ %.3f", label, DemoScore.dice(result, value: Float(value), truth: truth,
                                                                   truthValue: DemoScore.phantomValue(label)))
             }
-            report.line("segment \(name): \(Self.ms(since: t0)) (\(Self.stages(params))); Dice \(dice.joined(separator: ", ")) → \(saved.lastPathComponent)")
+            let picture = try writePreview(ct: phantom.image, result: result, names: labels.sorted { $0.value < $1.value }.map(\.key),
+                                           clicks: [], title: "\(name)  demo CT", to: out.appendingPathComponent("ct_\(name)_preview.png"))
+            report.line("segment \(name): \(wall) (\(Self.stages(params))); Dice \(dice.joined(separator: ", ")) → \(saved.lastPathComponent)\(picture)")
         }
         if let deepgrow = ["deepgrow_3d", "deepgrow_2d"].first(where: names.contains) {
             let (data, _) = try await client.send("PUT", "/session/", params: "{}", file: ct)
@@ -70,17 +76,31 @@ struct DemoCommand: AsyncParsableCommand {
                 let params = "{\"foreground\": \(placed), \"background\": [], \"current_point\": [\(click)]}"
                 let (reply, type) = try await client.send("POST", "/v1/inference?model=\(deepgrow)&session_id=\(session)",
                                                           params: params, file: nil)
+                let wall = Self.ms(since: t0)
                 let (json, image) = try DemoClient.parts(reply, contentType: type)
                 let saved = out.appendingPathComponent("ct_\(deepgrow)_click\(placed.count).nii.gz")
                 try image.write(to: saved)
                 let dice = DemoScore.dice(try Volume.read(saved), value: nil, truth: truth, truthValue: spleen,
                                           slice: deepgrow == "deepgrow_2d" ? click[2] : nil)
-                report.line(String(format: "deepgrow click %d at %@ on the spleen: %@ (%@); Dice %.2f → %@", placed.count,
-                                   "\(click)", Self.ms(since: t0), Self.stages(json), dice, saved.lastPathComponent))
+                let picture = placed.count == clicks.count
+                    ? try writePreview(ct: phantom.image, result: try Volume.read(saved), names: ["spleen"],
+                                       clicks: placed.map { Preview.Click(voxel: $0, foreground: true) },
+                                       title: "\(deepgrow)  \(placed.count) clicks", to: out.appendingPathComponent("ct_\(deepgrow)_preview.png"))
+                    : ""
+                report.line(String(format: "deepgrow click %d at %@ on the spleen: %@ (%@); Dice %.3f → %@%@", placed.count,
+                                   "\(click)", wall, Self.stages(json), dice, saved.lastPathComponent, picture))
             }
         }
         report.line("total \(Self.ms(since: start)); results are next to \(ct.lastPathComponent) in \(out.path)")
         print(report.text)
+    }
+
+    /// Writes the preview when asked; returns the report's mention of it.
+    func writePreview(ct: Volume, result: Volume, names: [String], clicks: [Preview.Click], title: String, to url: URL) throws -> String {
+        guard preview else { return "" }
+        let picture = try Preview.render(ct: ct, labels: result, names: names, clicks: clicks, title: title)
+        try Data(picture.png).write(to: url, options: .atomic)
+        return ", preview \(url.lastPathComponent)"
     }
 
     static func ms(since date: Date) -> String { String(format: "%.0f ms", Date().timeIntervalSince(date) * 1000) }
