@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: niftiSwift),
         .target(name: "LumenModels", dependencies: [
-            "LumenInference", "LumenStore", "LumenIO", "LumenPhantom", "LumenTensor", "LumenCluster",
+            "LumenInference", "LumenStore", "LumenIO", "LumenPhantom", "LumenTensor", "LumenCluster", "LumenPreview",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: niftiSwift),

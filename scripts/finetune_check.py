@@ -54,6 +54,22 @@ def submit(port, train):
     return json.loads(body)["id"]
 
 
+def check_png(png):
+    """Decodes the PNG's frame: signature, IHDR, and IDAT inflating to exactly height rows of 1 + 3 * width bytes."""
+    import struct, zlib
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", png[:8]
+    pos, chunks = 8, {}
+    while pos < len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        body = png[pos + 8:pos + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])[0], kind
+        chunks[kind] = chunks.get(kind, b"") + body
+        pos += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert depth == 8 and colour == 2 and len(zlib.decompress(chunks[b"IDAT"])) == height * (1 + 3 * width)
+    return width, height
+
+
 def wait_final(port, job_id, timeout):
     """The job as GET /train/ shows it once it ended and its outcome is recorded."""
     deadline = time.monotonic() + timeout
@@ -155,6 +171,14 @@ def main():
         assert status == 200 and headers.get("X-Lumen-Model-Version") == "abdominal_organs@2", (status, headers)
         versions = json.loads(request(port, "GET", "/admin/model/abdominal_organs/versions/2")[1])
         assert versions["source"] == "finetune" and len(versions["trained_on"]) >= 2, versions
+        # The training curve: drawn into the candidate's docs when the job ended, served as a PNG.
+        status, png, headers = request(port, "GET", f"/admin/jobs/{job['id']}/curves")
+        assert status == 200 and headers.get("Content-Type") == "image/png", (status, headers)
+        check_png(png)
+        shown = json.loads(request(port, "GET", f"/admin/jobs/{job['id']}")[1])
+        assert shown.get("training_curve", "").endswith("candidate/docs/training_curve.png"), shown.get("training_curve")
+        assert any("training curve:" in line for line in cli_lines) or "training curve:" in subprocess.run(
+            [lumen, "finetune", "status"], env=cli, capture_output=True, text=True).stdout
         print(f"epochs reported: {sorted(epochs)}; trained on {len(versions['trained_on'])} labels; "
               f"gate metrics: {json.dumps(versions['metrics'])}")
         # Faults: a job whose training fails, and one cancelled through DELETE /train/, end recorded and never promoted.

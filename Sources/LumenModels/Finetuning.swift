@@ -1,4 +1,5 @@
 import Foundation
+import LumenPreview
 import Logging
 import LumenCluster
 import LumenInference
@@ -129,6 +130,7 @@ public actor Finetuning {
             logger.warning("\(result["message"]!)")
             return
         }
+        Self.writeCurves(job: job, candidate: candidate)   // in the candidate's docs/, so the version keeps them
         let staged = versions.root.appendingPathComponent(".staging-\(job.id)")
         do {
             try? FileManager.default.removeItem(at: staged)
@@ -146,6 +148,31 @@ public actor Finetuning {
             result["message"] = "\(error)"
         }
         logger.info("fine-tuning job \(job.id): \(result["message"] ?? "")")
+    }
+
+    /// The job's loss and validation Dice per epoch as a PNG (its candidate's docs/training_curve.png,
+    /// drawn from docs/metrics.json when it is not there yet).
+    public nonisolated func curves(jobID: String) throws -> [UInt8] {
+        guard let job = try store.job(id: jobID) else { throw ModelError.notFound("no fine-tuning job \(jobID)") }
+        let candidate = URL(fileURLWithPath: job.runDir).appendingPathComponent("candidate")
+        if let png = FileManager.default.contents(atPath: candidate.appendingPathComponent("docs/training_curve.png").path) {
+            return [UInt8](png)
+        }
+        guard let metrics = FileManager.default.contents(atPath: candidate.appendingPathComponent("docs/metrics.json").path) else {
+            throw ModelError.notFound("job \(jobID) has written no candidate with per-epoch metrics yet (state \(job.state)); its progress is in GET /train/")
+        }
+        return TrainingCurves.png(TrainingCurves.history(metricsJSON: metrics), title: Self.curvesTitle(job))
+    }
+
+    static func curvesTitle(_ job: FinetuneJobRecord) -> String {
+        "\(job.modelName) fine-tuning \(job.id) (slurm \(job.slurmJobID ?? "?"))"
+    }
+
+    static func writeCurves(job: FinetuneJobRecord, candidate: URL) {
+        let docs = candidate.appendingPathComponent("docs")
+        guard let metrics = FileManager.default.contents(atPath: docs.appendingPathComponent("metrics.json").path) else { return }
+        let png = TrainingCurves.png(TrainingCurves.history(metricsJSON: metrics), title: curvesTitle(job))
+        try? Data(png).write(to: docs.appendingPathComponent("training_curve.png"), options: .atomic)
     }
 
     /// The label versions the job trained on (image, tag, version, author, sha256), from its dataset.json.

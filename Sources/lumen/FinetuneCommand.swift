@@ -64,7 +64,7 @@ struct FinetuneCommand: ParsableCommand {
                 let done = ["DONE", "ERROR", "STOPPED"].contains(job["status"] as? String ?? "")
                 if done {
                     if let curve = (try? server.client.call("GET", "/admin/jobs/\(job["id"] ?? "")"))?["training_curve"] as? String {
-                        print("training curve: \(curve)")
+                        print("training curve: \(curve) (also GET /admin/jobs/\(job["id"] ?? "")/curves)")
                     }
                 }
                 if !follow || done { return }

@@ -20,6 +20,7 @@ struct TrainRoutes: Sendable {
         router.get("/admin/jobs") { request, context in try adminList(request, context) }
         router.get("/admin/jobs/:id") { request, context in try adminShow(request, context) }
         router.get("/admin/jobs/:id/logs") { request, context in try logs(request, context) }
+        router.get("/admin/jobs/:id/curves") { request, context in try await curves(request, context) }
         router.delete("/admin/jobs/:id") { request, context in try await adminCancel(request, context) }
     }
 
@@ -51,12 +52,25 @@ struct TrainRoutes: Sendable {
         if job.state == JobState.unknown.rawValue { o["unknown_since"] = format.string(from: job.stateSince) }
         if let code = job.exitCode { o["exit_code"] = code }
         if let end = job.finishedAt { o["end_ts"] = format.string(from: end) }
+        if FileManager.default.fileExists(atPath: URL(fileURLWithPath: job.runDir).appendingPathComponent("candidate/docs/metrics.json").path) {
+            o["curves"] = "/admin/jobs/\(job.id)/curves"
+        }
         let config = (try? JSONSerialization.jsonObject(with: Data(job.config.utf8))) as? [String: Any]
         o["request"] = config?["values"] ?? [:]
         if let p = job.progress, let stats = try? JSONSerialization.jsonObject(with: Data(p.utf8)) { o["train_stats"] = stats }
         if let r = job.result, let result = try? JSONSerialization.jsonObject(with: Data(r.utf8)) { o["result"] = result }
         if details { o["details"] = tail(job, lines: 20) }
         return o
+    }
+
+    /// The job's training curves (loss and validation Dice per epoch) as a PNG.
+    func curves(_ request: Request, _ context: LumenRequestContext) async throws -> Response {
+        _ = try context.require(.admin)
+        let id = try context.parameters.require("id")
+        let finetuning = self.finetuning
+        let png = try await Blocking.run { try finetuning.curves(jobID: id) }
+        return Response(status: .ok, headers: [.contentType: "image/png", .contentLength: "\(png.count)"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: png)))
     }
 
     /// The last lines of the job's Slurm output (both ranks' training log lines land there).
