@@ -49,7 +49,9 @@ struct InteractiveModelTests {
         return na + nb == 0 ? 1 : 2 * Double(both) / Double(na + nb)
     }
 
-    @Test("deepgrow 3-D: three clicks grow the organ inside the reported crop", arguments: [(Float(2), 0.70), (Float(3), 0.70), (Float(1), 0.45)])
+    /// Floors are what the models score on this phantom (2026-12-05: spleen 0.888, left kidney 0.880,
+    /// liver 0.783) less 0.03, so a model that got worse by more than that fails here.
+    @Test("deepgrow 3-D: three clicks grow the organ inside the reported crop", arguments: [(Float(2), 0.85), (Float(3), 0.85), (Float(1), 0.75)])
     func deepgrow3D(value: Float, floor: Double) throws {
         let model = try Self.bundle("deepgrow_3d")
         let phantom = try Self.phantom.get()
@@ -86,7 +88,7 @@ struct InteractiveModelTests {
         #expect(slices == [k])
         let d = Self.dice(result.labels, phantom.label, value: 2, slice: k)
         print("deepgrow 2-D spleen, slice \(k): Dice \(d)")
-        #expect(d >= 0.8)
+        #expect(d >= 0.90)   // scores 0.935 (2026-12-05), less 0.03
     }
 
     @Test("DExtr3D: six extreme points give the organ; fewer are refused")
@@ -106,7 +108,7 @@ struct InteractiveModelTests {
         #expect(result.labels.geometry == phantom.image.geometry)
         let d = Self.dice(result.labels, phantom.label, value: 3)
         print("DExtr3D left kidney: Dice \(d)")
-        #expect(d >= 0.8)
+        #expect(d >= 0.87)   // scores 0.902 (2026-12-05), less 0.03
     }
 
     @Test("clicks outside the volume are refused with the volume's size", arguments: [[-1, 5, 5], [5, 5, 10_000], [1, 2]])

@@ -68,27 +68,32 @@ struct DemoCommand: AsyncParsableCommand {
             let session = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["session_id"] as? String ?? ""
             report.line("PUT /session/: \(session) (upload once, click many times)")
             let spleen = DemoScore.phantomValue("spleen")!
-            let clicks = DemoScore.clicks(in: truth, value: spleen, count: 3)
-            var placed: [[Int]] = []
-            for click in clicks {
-                placed.append(click)
+            // A simulated user: the spleen's centre first, then the centre of the largest error.
+            var foreground: [[Int]] = [], background: [[Int]] = [], last: Volume?
+            for n in 1...3 {
+                guard let (click, isForeground) = DemoScore.nextClick(result: last, truth: truth, value: spleen) else { break }
+                if isForeground { foreground.append(click) } else { background.append(click) }
                 let t0 = Date()
-                let params = "{\"foreground\": \(placed), \"background\": [], \"current_point\": [\(click)]}"
+                let params = "{\"foreground\": \(foreground), \"background\": \(background), \"current_point\": [\(click)]}"
                 let (reply, type) = try await client.send("POST", "/v1/inference?model=\(deepgrow)&session_id=\(session)",
                                                           params: params, file: nil)
                 let wall = Self.ms(since: t0)
                 let (json, image) = try DemoClient.parts(reply, contentType: type)
-                let saved = out.appendingPathComponent("ct_\(deepgrow)_click\(placed.count).nii.gz")
+                let saved = out.appendingPathComponent("ct_\(deepgrow)_click\(n).nii.gz")
                 try image.write(to: saved)
-                let dice = DemoScore.dice(try Volume.read(saved), value: nil, truth: truth, truthValue: spleen,
+                let result = try Volume.read(saved)
+                last = result
+                let dice = DemoScore.dice(result, value: nil, truth: truth, truthValue: spleen,
                                           slice: deepgrow == "deepgrow_2d" ? click[2] : nil)
-                let picture = placed.count == clicks.count
-                    ? try writePreview(ct: phantom.image, result: try Volume.read(saved), names: ["spleen"],
-                                       clicks: placed.map { Preview.Click(voxel: $0, foreground: true) },
-                                       title: "\(deepgrow)  \(placed.count) clicks", to: out.appendingPathComponent("ct_\(deepgrow)_preview.png"))
+                let picture = n == 3
+                    ? try writePreview(ct: phantom.image, result: result, names: ["spleen"],
+                                       clicks: foreground.map { Preview.Click(voxel: $0, foreground: true) }
+                                           + background.map { Preview.Click(voxel: $0, foreground: false) },
+                                       title: "\(deepgrow)  3 clicks", to: out.appendingPathComponent("ct_\(deepgrow)_preview.png"))
                     : ""
-                report.line(String(format: "deepgrow click %d at %@ on the spleen: %@ (%@); Dice %.3f → %@%@", placed.count,
-                                   "\(click)", wall, Self.stages(json), dice, saved.lastPathComponent, picture))
+                report.line(String(format: "deepgrow click %d (%@) at %@ on the spleen: %@ (%@); Dice %.3f → %@%@", n,
+                                   isForeground ? "foreground" : "background", "\(click)", wall, Self.stages(json), dice,
+                                   saved.lastPathComponent, picture))
             }
         }
         report.line("total \(Self.ms(since: start)); results are next to \(ct.lastPathComponent) in \(out.path)")

@@ -1,0 +1,68 @@
+import Foundation
+import LumenIO
+import LumenPhantom
+import LumenTensor
+import Testing
+@testable import LumenInference
+
+/// Each bundled segmentation model held to what it does on data as users meet it: the first two
+/// held-out phantoms of docs/models.md's table (`lumen phantom --seed 6000 --size full`, native
+/// spacing, portal-venous), every label, floors a few hundredths (0.03) under the Dice the model
+/// scores on these very cases. A model that got worse by more than that fails; these are quality
+/// checks on fixed seeds, not timed tests.
+@Suite("Bundled models hold their Dice on full-size held-out phantoms", .serialized)
+struct QualityTests {
+    /// `LUMEN_QUALITY_MMAR` points the suite at other bundles (e.g. a perturbed copy, to see it fail).
+    static let root = ProcessInfo.processInfo.environment["LUMEN_QUALITY_MMAR"].map { URL(fileURLWithPath: $0) }
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../mmar").standardizedFileURL
+
+    /// Dice measured 2026-12-05 with the bundles as shipped, per case; each floor is that less 0.03.
+    /// hepatic_arteries is held on its 1 mm medium phantoms (same seed), the size it is made for.
+    static let measured: [Int: [String: [String: Double]]] = [
+        0: ["abdominal_organs": ["liver": 0.977, "spleen": 0.947, "kidney_left": 0.921, "kidney_right": 0.949, "pancreas": 0.839, "stomach": 0.957],
+            "bones": ["vertebrae": 0.958, "ribs": 0.930, "hip": 0.950]],
+        1: ["abdominal_organs": ["liver": 0.969, "spleen": 0.942, "kidney_left": 0.942, "kidney_right": 0.911, "pancreas": 0.883, "stomach": 0.961],
+            "bones": ["vertebrae": 0.937, "ribs": 0.877, "hip": 0.915]],
+    ]
+    static let margin = 0.03
+
+    static func dice(_ predicted: [Float], _ truth: [Float], _ p: Float, _ t: Float) -> Double? {
+        var both = 0, na = 0, nb = 0
+        for (a, b) in zip(predicted, truth) {
+            let u = a == p, v = b == t
+            if u { na += 1 }; if v { nb += 1 }; if u && v { both += 1 }
+        }
+        return nb == 0 ? nil : 2 * Double(both) / Double(na + nb)
+    }
+
+    /// One phantom per case, every bundle on it (making a full-size phantom costs more than segmenting it).
+    @Test("every label at or above its floor", arguments: [0, 1])
+    func holds(index: Int) throws {
+        let phantom = try Phantom.generate(seed: 6000, index: index, size: .full)
+        let bundles = try #require(Self.measured[index])
+        for name in bundles.keys.sorted() {
+            let model = try ModelBundle.loadMMAR(Self.root.appendingPathComponent(name))
+            let (result, _) = try SegmentationTask.run(model, on: phantom.image)
+            #expect(Set(model.labels) == Set(bundles[name]!.keys), "every label of \(name) has a floor")
+            for (value, label) in model.labels.enumerated() {
+                let truthValue = Float(Phantom.labelNames.first { $0.value == label }!.key)
+                let d = Self.dice(result.tensor.data, phantom.label.tensor.data, Float(value + 1), truthValue)
+                print("quality \(name) case \(index) \(label): \(d.map { String(format: "%.3f", $0) } ?? "absent")")
+                guard let figure = bundles[name]![label] else { continue }
+                #expect((d ?? 0) >= figure - Self.margin, "\(name) case \(index) \(label): \(d ?? 0), floor \(figure) − \(Self.margin)")
+            }
+        }
+    }
+
+    @Test("hepatic arteries on its 1 mm phantom", arguments: [0, 1])
+    func arteries(index: Int) throws {
+        let phantom = try Phantom.generate(seed: 6000, index: index, size: .medium)
+        let model = try ModelBundle.loadMMAR(Self.root.appendingPathComponent("hepatic_arteries"))
+        let (result, _) = try SegmentationTask.run(model, on: phantom.image)
+        let d = Self.dice(result.tensor.data, phantom.label.tensor.data, 1, 12) ?? 0
+        print("quality hepatic_arteries case \(index) hepatic_artery: \(String(format: "%.3f", d))")
+        #expect(d >= Self.arteries[index] - Self.margin, "hepatic_artery case \(index): \(d), floor \(Self.arteries[index]) − \(Self.margin)")
+    }
+
+    static let arteries = [0.671, 0.693]
+}
