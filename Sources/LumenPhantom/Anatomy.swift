@@ -294,18 +294,48 @@ import Glibc
 /// Radiology 2009), renal parenchyma 30–40 HU without corticomedullary
 /// difference, unenhanced blood 35–45 HU, pancreas 35–45 HU, skeletal muscle
 /// 45–55 HU (Lamba et al., RadioGraphics 2014, appendix table).
+/// The contrast phase a scan was taken in. Portal-venous is every seed's default (and stays
+/// reproducible); the others redraw the soft-tissue and blood values of the same anatomy from
+/// the typical ranges of each phase, so a model can be scored (and trained) across protocols.
+/// Ranges follow the usual enhancement curves of iodinated contrast (K. T. Bae, "Intravenous
+/// contrast medium administration and scan timing at CT", Radiology 256(1), 2010) and common
+/// unenhanced reference values; they are typical ranges, not one scanner's measurements.
+/// Bone and fat do not take up contrast and keep their values.
 public enum ScanProtocol: String, Sendable, CaseIterable {
     case portalVenous = "portal-venous"
+    /// Unenhanced: liver 55-65 HU, spleen 40-50, kidneys 30-40, blood 35-45.
     case nonContrast = "non-contrast"
+    /// Late arterial (about 35 s): arteries and aorta 250-350 HU, the renal cortex bright against
+    /// its medulla, the pancreas at its peak, the liver and portal vein barely enhanced yet.
+    case arterial
+    /// Delayed (3-5 min): blood 100-130 HU everywhere, the kidneys homogeneous, organs washing out.
+    case delayed
 
     func intensities(_ base: Intensities, _ r: inout PhantomRandom) -> Intensities {
-        guard self == .nonContrast else { return base }
         var hu = base
-        let blood = r.uniform(35, 45)
-        hu.liver = r.uniform(55, 65); hu.spleen = r.uniform(40, 50)
-        hu.cortex = r.uniform(30, 40); hu.medulla = hu.cortex - r.uniform(0, 4)
-        hu.aorta = blood; hu.portal = blood + r.uniform(-2, 2); hu.artery = blood + r.uniform(-2, 2); hu.ivc = blood
-        hu.pancreas = r.uniform(35, 45); hu.muscle = r.uniform(45, 55); hu.stomachWall = r.uniform(35, 45)
+        switch self {
+        case .portalVenous:
+            return base
+        case .nonContrast:
+            let blood = r.uniform(35, 45)
+            hu.liver = r.uniform(55, 65); hu.spleen = r.uniform(40, 50)
+            hu.cortex = r.uniform(30, 40); hu.medulla = hu.cortex - r.uniform(0, 4)
+            hu.aorta = blood; hu.portal = blood + r.uniform(-2, 2); hu.artery = blood + r.uniform(-2, 2); hu.ivc = blood
+            hu.pancreas = r.uniform(35, 45); hu.muscle = r.uniform(45, 55); hu.stomachWall = r.uniform(35, 45)
+        case .arterial:
+            let arterialBlood = r.uniform(250, 350)
+            hu.aorta = arterialBlood; hu.artery = arterialBlood + r.uniform(-20, 20)
+            hu.portal = r.uniform(90, 140); hu.ivc = r.uniform(50, 90)
+            hu.liver = r.uniform(65, 85); hu.spleen = r.uniform(100, 140)
+            hu.cortex = r.uniform(180, 250); hu.medulla = r.uniform(80, 110)
+            hu.pancreas = r.uniform(110, 140); hu.stomachWall = r.uniform(80, 110)
+        case .delayed:
+            let blood = r.uniform(100, 130)
+            hu.aorta = blood; hu.artery = blood + r.uniform(-5, 5); hu.portal = blood + r.uniform(-5, 5); hu.ivc = blood
+            hu.liver = r.uniform(80, 100); hu.spleen = r.uniform(85, 105)
+            hu.cortex = r.uniform(130, 170); hu.medulla = hu.cortex + r.uniform(-5, 10)
+            hu.pancreas = r.uniform(70, 90); hu.stomachWall = r.uniform(60, 80)
+        }
         return hu
     }
 }

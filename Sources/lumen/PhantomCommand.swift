@@ -13,7 +13,7 @@ struct PhantomCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "full (0.6–1.0 mm in-plane, 1–5 mm slices), medium (1 mm, 1.25 mm slices, for vessels) or small (2 mm, for tests and CPU training).")
     var size: String = "full"
-    @Option(help: "Scan protocol: portal-venous (the default every seed was made with) or non-contrast (same anatomy, unenhanced HU).")
+    @Option(help: "Scan protocol: portal-venous (the default every seed was made with), non-contrast, arterial or delayed (same anatomy, that phase's HU).")
     var `protocol`: String = "portal-venous"
 
     func run() throws {

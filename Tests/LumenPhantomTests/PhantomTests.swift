@@ -86,4 +86,31 @@ struct PhantomTests {
         #expect(mean(pv, label: 1) > 95 && mean(nc, label: 1) < 70, "liver: \(mean(pv, label: 1)) HU enhanced, \(mean(nc, label: 1)) HU unenhanced")
         #expect(mean(nc, label: 7) < 55, "unenhanced aorta \(mean(nc, label: 7)) HU")
     }
+
+    /// Every phase keeps the anatomy; each moves blood and organs the way its phase does.
+    @Test("protocols: same anatomy, the phase's grey values", arguments: [ScanProtocol.arterial, .delayed])
+    func phases(scan: ScanProtocol) throws {
+        let pv = try Phantom.generate(seed: 61_000, index: 0, size: .small)
+        let other = try Phantom.generate(seed: 61_000, index: 0, size: .small, scan: scan)
+        #expect(pv.label.tensor.data == other.label.tensor.data)
+        func mean(_ p: Phantom, label: Float) -> Double {
+            let values = zip(p.image.tensor.data, p.label.tensor.data).filter { $0.1 == label }.map { Double($0.0) }
+            return values.reduce(0, +) / Double(max(values.count, 1))
+        }
+        switch scan {
+        case .arterial:
+            #expect(mean(other, label: 7) > 220, "arterial aorta \(mean(other, label: 7)) HU")
+            #expect(mean(other, label: 1) < mean(pv, label: 1), "the liver enhances later than the arterial phase")
+        default:
+            // Blood at 100-130 HU, less at the 2 mm grid's blurred edges.
+            #expect((75...135).contains(mean(other, label: 7)), "delayed aorta \(mean(other, label: 7)) HU")
+        }
+    }
+
+    @Test func portalVenousSeedsAreUnchangedByTheOtherProtocols() throws {
+        // The protocols draw from their own stream: portal-venous images are what they always were.
+        let a = try Phantom.generate(seed: 61_000, index: 1, size: .small)
+        let b = try Phantom.generate(seed: 61_000, index: 1, size: .small, scan: .portalVenous)
+        #expect(a.image.tensor.data == b.image.tensor.data)
+    }
 }
