@@ -65,10 +65,14 @@ final class LiveServer {
         return result.output
     }
 
-    static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs to the end; stdout and stderr together. `environment` nil: this process's; `directory` nil: this one's.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                    directory: URL? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

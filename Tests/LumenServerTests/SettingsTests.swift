@@ -12,24 +12,17 @@ import Testing
 struct SettingsTests {
     /// Runs `lumen serve --print-config` with exactly this environment; returns key → printed value.
     static func resolved(file: String?, environment: [String: String], flags: [String]) throws -> (status: Int32, values: [String: String], output: String) {
-        let process = Process()
-        process.executableURL = LiveServer.binary
-        process.arguments = ["serve", "--print-config"] + (file.map { ["--config", $0] } ?? []) + flags
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }
-        process.currentDirectoryURL = temporaryDirectory()   // no config/lumen.yaml to pick up
-        try FileManager.default.createDirectory(at: process.currentDirectoryURL!, withIntermediateDirectories: true)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let directory = temporaryDirectory()   // no config/lumen.yaml to pick up
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (status, output) = try LiveServer.run(LiveServer.binary, ["serve", "--print-config"] + (file.map { ["--config", $0] } ?? []) + flags,
+                                                  environment: environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a },
+                                                  directory: directory)
         var values: [String: String] = [:]
         for line in output.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             values[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        return (process.terminationStatus, values, output)
+        return (status, values, output)
     }
 
     static func configFile(_ text: String) throws -> String {
