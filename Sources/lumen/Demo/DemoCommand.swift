@@ -12,8 +12,9 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Start lumen serve on loopback with the bundled models, make a phantom CT, and use it as Slicer would.",
         discussion: """
         Lists the models, segments organs, bones and hepatic arteries, opens a session and makes 3 deepgrow \
-        clicks on the spleen, saves every result next to the input, prints a report with timings and Dice \
-        against the phantom's ground truth, and stops the server.
+        clicks on the spleen as a user would (its centre, then the centre of the largest error), saves every \
+        result next to the input with a preview PNG, prints a report with timings and Dice against the \
+        phantom's ground truth, and stops the server.
         """)
 
     @Option(help: "Where the CT, the results and the demo's datastore go.") var output = "demo-output"
