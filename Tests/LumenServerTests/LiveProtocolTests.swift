@@ -33,7 +33,7 @@ import Testing
         let server = try LiveServer()
         let ct = try server.phantom(seed: 4244)
         let output = try server.script("load_test.py", ["--pid", String(server.pid), "--image", ct.image, "--label", ct.label,
-                                                        "--clients", "50", "--seconds", "60", "--rss-mib", "2048"],
+                                                        "--clients", "50", "--seconds", "60", "--rss-mib", "2048", "--click-bound-s", "90"],
                                        success: "load test passed")
         print(output)
     }
