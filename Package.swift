@@ -40,7 +40,7 @@ let package = Package(
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenTransforms", dependencies: ["LumenTensor"], swiftSettings: [.unsafeFlags(["-O"])]),
         // Pictures of results (previews, training curves): drawing on LumenIO's PNG writer, nothing more.
-        .target(name: "LumenPreview", dependencies: ["LumenIO", "LumenTensor"], swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
+        .target(name: "LumenPreview", dependencies: ["LumenIO", "LumenTensor", "LumenTransforms"], swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenInference", dependencies: ["LumenNN", "LumenIO", "LumenTensor", "LumenTransforms"],
                 swiftSettings: niftiSwift + [.unsafeFlags(["-O"])]),
         .target(name: "LumenStore", dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import LumenIO
+import LumenTransforms
 
 /// A picture of a result to look at before reading numbers: the CT in a soft-tissue window with
 /// the label map as coloured outlines, on the axial, coronal and sagittal planes through the
@@ -41,7 +42,7 @@ public enum Preview {
     /// `labels` shares the CT's grid (what every task returns); `names[v - 1]` names label value v.
     public static func render(ct: Volume, labels: Volume?, names: [String], clicks: [Click] = [], title: String = "") throws -> Rendered {
         let grid = ct.geometry
-        let inverse = try invert(grid.affine)
+        let inverse = Matrix.inverse(grid.affine)   // the reader refused singular affines
         let dims = grid.dims
         let labelData = labels.map { $0.tensor.data }
         if let labels, labels.spatialShape != ct.spatialShape {
@@ -163,22 +164,8 @@ public enum Preview {
         return dims.map { Double($0 - 1) / 2 }
     }
 
+    /// A voxel or world point through a 4 × 4 affine.
     static func apply(_ m: [[Double]], _ v: [Double]) -> [Double] {
-        (0..<3).map { r in m[r][0] * v[0] + m[r][1] * v[1] + m[r][2] * v[2] + m[r][3] }
-    }
-
-    static func invert(_ a: [[Double]]) throws -> [[Double]] {
-        let m = (0..<3).map { r in (0..<3).map { a[r][$0] } }
-        let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-        guard det.isFinite, abs(det) > 1e-12 else { throw NIfTIError.writeFailed(file: "(preview)", reason: "the affine is singular") }
-        var inv = [[Double]](repeating: [0, 0, 0, 0], count: 4)
-        for r in 0..<3 { for c in 0..<3 {
-            let (r1, r2, c1, c2) = ((c + 1) % 3, (c + 2) % 3, (r + 1) % 3, (r + 2) % 3)
-            inv[r][c] = (m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]) / det
-        } }
-        for r in 0..<3 { inv[r][3] = -(0..<3).map { inv[r][$0] * a[$0][3] }.reduce(0, +) }
-        inv[3][3] = 1
-        return inv
+        Array(Matrix.apply(m, v + [1]).prefix(3))
     }
 }

@@ -15,15 +15,19 @@ public enum TrainingCurves {
 
     static let lossColor = RGB(hex: 0x56B4E9), diceColor = RGB(hex: 0xE69F00)
 
-    /// `history` from a candidate's docs/metrics.json (finetune.py), skipping entries without a finite loss.
+    /// `history` from a candidate's docs/metrics.json (finetune.py). The file comes from a job, so every
+    /// number is checked where it enters: an epoch outside 0...10^7, a loss that is not finite or beyond
+    /// ±10^12, drops the entry; a Dice outside 0...1 is left out. The plot's integer arithmetic then
+    /// cannot overflow, and no NaN reaches a pixel coordinate.
     public static func history(metricsJSON data: Data) -> [Epoch] {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let history = object["history"] as? [[String: Any]] else { return [] }
         return history.compactMap { entry in
-            guard let epoch = (entry["epoch"] as? NSNumber)?.intValue, let loss = (entry["train_loss"] as? NSNumber)?.doubleValue,
-                  loss.isFinite else { return nil }
+            guard let epochValue = (entry["epoch"] as? NSNumber)?.doubleValue, epochValue.isFinite,
+                  (0...1e7).contains(epochValue), epochValue == epochValue.rounded(),
+                  let loss = (entry["train_loss"] as? NSNumber)?.doubleValue, loss.isFinite, abs(loss) <= 1e12 else { return nil }
             let dice = (entry["val_mean_dice"] as? NSNumber)?.doubleValue
-            return Epoch(epoch: epoch, loss: loss, dice: dice.flatMap { $0.isFinite ? $0 : nil })
+            return Epoch(epoch: Int(epochValue), loss: loss, dice: dice.flatMap { (0...1).contains($0) ? $0 : nil })
         }
     }
 

@@ -17,10 +17,21 @@ public struct ConnectionInfo: Codable, Sendable, Equatable {
         case jobID = "job_id", node, nodeAddr = "node_addr", bind, port, token, version, started
     }
 
+    /// The file is read from the login node: its port becomes a C `int` for libssh and its names
+    /// become SSH host names, so both are checked here, before use.
     public static func decode(_ text: String, source: String) throws -> ConnectionInfo {
-        do { return try JSONDecoder().decode(ConnectionInfo.self, from: Data(text.utf8)) } catch {
+        let info: ConnectionInfo
+        do { info = try JSONDecoder().decode(ConnectionInfo.self, from: Data(text.utf8)) } catch {
             throw SSHError.badConnectionFile("\(source) is not a Lumen connection file: \(error)")
         }
+        guard (1...65_535).contains(info.port) else {
+            throw SSHError.badConnectionFile("\(source) names port \(info.port), not one from 1 to 65535")
+        }
+        for (key, value) in [("node", info.node), ("node_addr", info.nodeAddr), ("bind", info.bind)]
+            where value.isEmpty || value.count > 255 || value.contains(where: { $0.isWhitespace || $0.isNewline }) {
+            throw SSHError.badConnectionFile("\(source): \(key) is not a host name or address")
+        }
+        return info
     }
 
     /// Where the login node should connect: the bind address when it is a real one, else the node's address.

@@ -45,34 +45,26 @@ struct QualityTests {
         }
     }
 
-    /// Dice of every label of `name` on one phantom: (label, Dice or nil when absent).
-    static func score(_ name: String, seed: UInt64, index: Int, size: Phantom.Size) throws -> [(String, Double?)] {
+    /// Dice of every label of each bundle on one phantom (label, Dice or nil when absent), made once
+    /// for all of them: a full-size phantom costs more than segmenting it.
+    static func scores(_ names: [String], seed: UInt64, index: Int, size: Phantom.Size) throws -> [String: [(String, Double?)]] {
         let phantom = try Phantom.generate(seed: seed, index: index, size: size)
-        let model = try ModelBundle.loadMMAR(root.appendingPathComponent(name))
-        let (result, _) = try SegmentationTask.run(model, on: phantom.image)
-        return model.labels.enumerated().map { value, label in
-            let truthValue = Float(Phantom.labelNames.first { $0.value == label }!.key)
-            return (label, dice(result.tensor.data, phantom.label.tensor.data, Float(value + 1), truthValue))
+        var out: [String: [(String, Double?)]] = [:]
+        for name in names {
+            let model = try ModelBundle.loadMMAR(root.appendingPathComponent(name))
+            let (result, _) = try SegmentationTask.run(model, on: phantom.image)
+            out[name] = model.labels.enumerated().map { value, label in
+                let truthValue = Float(Phantom.labelNames.first { $0.value == label }!.key)
+                return (label, dice(result.tensor.data, phantom.label.tensor.data, Float(value + 1), truthValue))
+            }
         }
+        return out
     }
 
-    /// One phantom per case, every bundle on it (making a full-size phantom costs more than segmenting it).
     @Test("every label at or above its floor", arguments: [0, 1])
     func holds(index: Int) async throws {
         let bundles = try #require(Self.measured[index])
-        let scores = try await Self.offPool { () -> [String: [(String, Double?)]] in
-            let phantom = try Phantom.generate(seed: 6000, index: index, size: .full)
-            var out: [String: [(String, Double?)]] = [:]
-            for name in bundles.keys.sorted() {
-                let model = try ModelBundle.loadMMAR(Self.root.appendingPathComponent(name))
-                let (result, _) = try SegmentationTask.run(model, on: phantom.image)
-                out[name] = model.labels.enumerated().map { value, label in
-                    let truthValue = Float(Phantom.labelNames.first { $0.value == label }!.key)
-                    return (label, Self.dice(result.tensor.data, phantom.label.tensor.data, Float(value + 1), truthValue))
-                }
-            }
-            return out
-        }
+        let scores = try await Self.offPool { try Self.scores(bundles.keys.sorted(), seed: 6000, index: index, size: .full) }
         for name in bundles.keys.sorted() {
             let labels = try #require(scores[name])
             #expect(Set(labels.map(\.0)) == Set(bundles[name]!.keys), "every label of \(name) has a floor")
@@ -86,8 +78,8 @@ struct QualityTests {
 
     @Test("hepatic arteries on its 1 mm phantom", arguments: [0, 1])
     func arteries(index: Int) async throws {
-        let scores = try await Self.offPool { try Self.score("hepatic_arteries", seed: 6000, index: index, size: .medium) }
-        let d = scores.first?.1 ?? 0
+        let scores = try await Self.offPool { try Self.scores(["hepatic_arteries"], seed: 6000, index: index, size: .medium) }
+        let d = scores["hepatic_arteries"]?.first?.1 ?? 0
         print("quality hepatic_arteries case \(index) hepatic_artery: \(String(format: "%.3f", d))")
         #expect(d >= Self.arteries[index] - Self.margin, "hepatic_artery case \(index): \(d), floor \(Self.arteries[index]) − \(Self.margin)")
     }

@@ -116,6 +116,18 @@ struct PreviewTests {
         #expect(colours.contains(Palette.foregroundClick) && colours.contains(Palette.backgroundClick))
     }
 
+    @Test("training curves: numbers from a job's metrics.json are checked where they enter")
+    func curves() {
+        let json = #"{"history": [{"epoch": 1, "train_loss": 2.5, "val_mean_dice": 0.7}, {"epoch": 2, "train_loss": 1e308},"#
+            + #" {"epoch": -4, "train_loss": 1.0}, {"epoch": 1e30, "train_loss": 1.0}, {"epoch": 3, "train_loss": -1e308},"#
+            + #" {"epoch": 4, "train_loss": 1.5, "val_mean_dice": 7}, {"epoch": 2.5, "train_loss": 1}]}"#
+        let history = TrainingCurves.history(metricsJSON: Data(json.utf8))
+        #expect(history == [.init(epoch: 1, loss: 2.5, dice: 0.7), .init(epoch: 4, loss: 1.5, dice: nil)])
+        let png = TrainingCurves.png(history, title: "T")
+        #expect((try? PNGImage.size(of: png))?.width == 560)
+        #expect(TrainingCurves.png([], title: "EMPTY").count > 100)   // no epoch yet: a plot that says so
+    }
+
     @Test("label colours are fixed per name, case-insensitive, and from the colour-blind-safe palette")
     func palette() {
         #expect(Palette.color(for: "Liver") == Palette.color(for: "liver"))

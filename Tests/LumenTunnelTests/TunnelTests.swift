@@ -20,6 +20,11 @@ final class SSHTargetTests: XCTestCase {
         bound.bind = "10.9.9.9"
         XCTAssertEqual(bound.forwardHost, "10.9.9.9")
         XCTAssertThrowsError(try ConnectionInfo.decode("nope", source: "t"))
+        // A port past Int32 would have trapped in libssh's C call; a host with a space is no host.
+        for bad in [text.replacingOccurrences(of: "30007", with: "4294967296"), text.replacingOccurrences(of: "30007", with: "0"),
+                    text.replacingOccurrences(of: "\"n1\"", with: "\"n1 -oProxyCommand=x\"")] {
+            XCTAssertThrowsError(try ConnectionInfo.decode(bad, source: "t"))
+        }
     }
 
     func testRemoteCommandsQuoteTheEnvironment() {

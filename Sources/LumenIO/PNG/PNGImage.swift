@@ -41,12 +41,7 @@ public enum PNGImage {
     /// An 8-bit grey-scale PNG; `pixels` is row-major (`y * width + x`).
     public static func grey(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
         precondition(pixels.count == width * height)
-        var raw = [UInt8]()
-        raw.reserveCapacity((width + 1) * height)
-        for y in 0..<height {
-            raw.append(0)   // filter type None
-            raw += pixels[(y * width)..<((y + 1) * width)]
-        }
+        let raw = scanlines(pixels, rowBytes: width, height: height)
         var header = [UInt8]()
         for v in [UInt32(width), UInt32(height)] { header += bigEndian(v) }
         header += [8, 0, 0, 0, 0]   // depth 8, grey, deflate, adaptive filtering, no interlace
@@ -57,17 +52,23 @@ public enum PNGImage {
     /// `pixels` is row-major RGB.
     public static func rgb(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
         precondition(pixels.count == width * height * 3)
-        var raw = [UInt8]()
-        raw.reserveCapacity((width * 3 + 1) * height)
-        for y in 0..<height {
-            raw.append(0)   // filter type None
-            raw += pixels[(y * width * 3)..<((y + 1) * width * 3)]
-        }
+        let raw = scanlines(pixels, rowBytes: width * 3, height: height)
         var header = [UInt8]()
         for v in [UInt32(width), UInt32(height)] { header += bigEndian(v) }
         header += [8, 2, 0, 0, 0]   // depth 8, truecolour, deflate, adaptive filtering, no interlace
         let idat = (try? raw.withUnsafeBytes { try Zlib.deflate($0, level: 9) }) ?? storedZlib(raw)
         return signature + chunk("IHDR", header) + chunk("IDAT", idat) + chunk("IEND", [])
+    }
+
+    /// Each row behind its filter byte (0: None), as IDAT wants them.
+    static func scanlines(_ pixels: [UInt8], rowBytes: Int, height: Int) -> [UInt8] {
+        var raw = [UInt8]()
+        raw.reserveCapacity((rowBytes + 1) * height)
+        for y in 0..<height {
+            raw.append(0)
+            raw += pixels[(y * rowBytes)..<((y + 1) * rowBytes)]
+        }
+        return raw
     }
 
     static func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
