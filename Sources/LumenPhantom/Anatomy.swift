@@ -285,22 +285,15 @@ struct Anatomy: Sendable {
 import Glibc
 #endif
 
-/// Scan protocols: what the contrast phase does to each tissue's HU. Portal
-/// venous is the default every seed was made with; the others redraw only the
-/// intensities (from their own stream), so a seed keeps its anatomy.
-///
-/// Non-contrast values follow published unenhanced CT attenuation: liver
-/// 55–65 HU and spleen 40–50 HU (Kodama et al., AJR 2007; Boll & Merkle,
-/// Radiology 2009), renal parenchyma 30–40 HU without corticomedullary
-/// difference, unenhanced blood 35–45 HU, pancreas 35–45 HU, skeletal muscle
-/// 45–55 HU (Lamba et al., RadioGraphics 2014, appendix table).
 /// The contrast phase a scan was taken in. Portal-venous is every seed's default (and stays
 /// reproducible); the others redraw the soft-tissue and blood values of the same anatomy from
 /// the typical ranges of each phase, so a model can be scored (and trained) across protocols.
 /// Ranges follow the usual enhancement curves of iodinated contrast (K. T. Bae, "Intravenous
 /// contrast medium administration and scan timing at CT", Radiology 256(1), 2010) and common
 /// unenhanced reference values; they are typical ranges, not one scanner's measurements.
-/// Bone and fat do not take up contrast and keep their values.
+/// Bone and fat do not take up contrast and keep their values. Non-contrast values: liver 55–65 HU
+/// and spleen 40–50 HU (Kodama et al., AJR 2007; Boll & Merkle, Radiology 2009), renal
+/// parenchyma 30–40 HU, blood 35–45 HU, pancreas 35–45 HU, muscle 45–55 HU.
 public enum ScanProtocol: String, Sendable, CaseIterable {
     case portalVenous = "portal-venous"
     /// Unenhanced: liver 55-65 HU, spleen 40-50, kidneys 30-40, blood 35-45.
@@ -336,6 +329,26 @@ public enum ScanProtocol: String, Sendable, CaseIterable {
             hu.cortex = r.uniform(130, 170); hu.medulla = hu.cortex + r.uniform(-5, 10)
             hu.pancreas = r.uniform(70, 90); hu.stomachWall = r.uniform(60, 80)
         }
+        return hu
+    }
+}
+
+/// Bone mineral density. Typical is every seed's default; older redraws the bone of the same
+/// anatomy (from its own stream) as an osteoporotic spine would look: trabecular bone at
+/// 80–160 HU (Pickhardt et al., Ann Intern Med 158(8), 2013: L1 trabecular attenuation
+/// under 110 HU is highly specific for osteoporosis, over 160 HU sensitive for normal density)
+/// inside a thinner, less dense cortical shell (450–800 HU). A model that has only seen dense
+/// young bone learns "bone is brighter than 200 HU", which fails on the patients who get
+/// most abdominal CT.
+public enum BoneDensity: String, Sendable, CaseIterable {
+    case typical
+    case older
+
+    func intensities(_ base: Intensities, _ r: inout PhantomRandom) -> Intensities {
+        guard self == .older else { return base }
+        var hu = base
+        hu.cancellous = r.uniform(80, 160)
+        hu.cortical = r.uniform(450, 800)
         return hu
     }
 }

@@ -27,12 +27,16 @@ public struct Phantom: Sendable {
     }
 
     public static func generate(seed: UInt64, index: Int, size: Size = .full, scan: ScanProtocol = .portalVenous,
-                                pool: ComputePool = .shared) throws -> Phantom {
+                                bone: BoneDensity = .typical, pool: ComputePool = .shared) throws -> Phantom {
         var r = PhantomRandom.forCase(seed: seed, index: index)
         var anatomy = Anatomy(&r)
         if scan != .portalVenous {
             var stream = PhantomRandom.forCase(seed: seed ^ 0x5CA9, index: index)
             anatomy.hu = scan.intensities(anatomy.hu, &stream)
+        }
+        if bone != .typical {
+            var stream = PhantomRandom.forCase(seed: seed ^ 0xB0E5, index: index)
+            anatomy.hu = bone.intensities(anatomy.hu, &stream)
         }
         // Only full draws its spacing, so small and medium keep their seeds' anatomy and noise.
         let (inPlane, slice): (Double, Double)
@@ -107,11 +111,12 @@ public enum PhantomDataset {
     public struct Case: Sendable { public var image: String; public var label: String; public var orientation: String; public var spacing: [Double] }
 
     public static func write(to directory: URL, count: Int, seed: UInt64, size: Phantom.Size = .full,
-                             scan: ScanProtocol = .portalVenous, progress: (Int, Case) -> Void = { _, _ in }) throws -> [Case] {
+                             scan: ScanProtocol = .portalVenous, bone: BoneDensity = .typical,
+                             progress: (Int, Case) -> Void = { _, _ in }) throws -> [Case] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var cases: [Case] = []
         for index in 0..<count {
-            let phantom = try Phantom.generate(seed: seed, index: index, size: size, scan: scan)
+            let phantom = try Phantom.generate(seed: seed, index: index, size: size, scan: scan, bone: bone)
             let name = String(format: "%02d", index)
             try phantom.image.write(to: directory.appendingPathComponent("image\(name).nii.gz"), datatype: .int16)
             try phantom.label.write(to: directory.appendingPathComponent("label\(name).nii.gz"), datatype: .uint8)
@@ -123,8 +128,9 @@ public enum PhantomDataset {
         for (value, name) in Phantom.labelNames { labels[String(value)] = name }
         let json: [String: Any] = [
             "name": "Lumen synthetic abdominal CT phantoms",
-            "description": "Synthetic abdominal CT (\(scan.rawValue)) made by `lumen phantom --seed \(seed) --protocol \(scan.rawValue)`; no patient data.",
+            "description": "Synthetic abdominal CT (\(scan.rawValue), \(bone.rawValue) bone) made by `lumen phantom --seed \(seed) --protocol \(scan.rawValue) --bone-density \(bone.rawValue)`; no patient data.",
             "modality": ["0": "CT"], "labels": labels, "numTraining": count, "seed": seed, "size": size.rawValue,
+            "protocol": scan.rawValue, "bone_density": bone.rawValue,
             "training": cases.map { ["image": "./\($0.image)", "label": "./\($0.label)"] },
         ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time the engine on the anchor and served networks (seconds, GFLOP/s, peak memory).",
         discussion: """
         Without --network it runs the built-in rows with deterministic random weights. \
-        scripts/bench_peers.py runs the same networks in PyTorch, ONNX Runtime and OpenVINO in the same run.
+        scripts/bench/bench_peers.py runs the same networks in PyTorch, ONNX Runtime and OpenVINO in the same run.
         """)
 
     @Option(help: "A network definition JSON instead of the built-in rows.") var network: String?

@@ -15,6 +15,8 @@ struct PhantomCommand: ParsableCommand {
     var size: String = "full"
     @Option(help: "Scan protocol: portal-venous (the default every seed was made with), non-contrast, arterial or delayed (same anatomy, that phase's HU).")
     var `protocol`: String = "portal-venous"
+    @Option(help: "Bone density: typical (the default every seed was made with) or older (osteoporotic trabecular bone in a thinner shell).")
+    var boneDensity: String = "typical"
 
     func run() throws {
         guard let size = Phantom.Size(rawValue: size) else { throw ValidationError("--size must be full, medium or small") }
@@ -22,9 +24,10 @@ struct PhantomCommand: ParsableCommand {
         guard let scan = ScanProtocol(rawValue: `protocol`) else {
             throw ValidationError("--protocol must be one of \(ScanProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard let bone = BoneDensity(rawValue: boneDensity) else { throw ValidationError("--bone-density must be typical or older") }
         try withCLIError {
             let start = Date()
-            _ = try PhantomDataset.write(to: URL(fileURLWithPath: output), count: count, seed: seed, size: size, scan: scan) { index, c in
+            _ = try PhantomDataset.write(to: URL(fileURLWithPath: output), count: count, seed: seed, size: size, scan: scan, bone: bone) { index, c in
                 print(String(format: "%@  %@  spacing %.2f × %.2f × %.2f mm  %@  (%.1f s)", c.image, c.label, c.spacing[0],
                              c.spacing[1], c.spacing[2], c.orientation, Date().timeIntervalSince(start)))
             }

@@ -29,7 +29,7 @@ func sh(_ command: String, environment: [String: String] = [:], timeout: Duratio
 /// The one-machine test cluster of scripts/services (munge, slurmctld, slurmd n1/n2 with fake GPUs),
 /// started once per test process. Nothing is skipped: if Slurm does not come up, tests fail with
 /// the script's output. Its files live in $LUMEN_SERVICES_DIR (default /tmp/lumen-slurm-cluster-tests,
-/// apart from scripts/test_slurm.sh's default so the two never stop each other's daemons).
+/// apart from scripts/live/test_slurm.sh's default so the two never stop each other's daemons).
 actor TestCluster {
     static let shared = TestCluster()
 

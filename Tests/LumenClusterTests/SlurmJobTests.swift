@@ -167,11 +167,11 @@ import Testing
         print("finetune job \(job.id) (slurm \(job.slurmJobID ?? "?")): \(row.state) \(row.exitCode ?? ""); progress reports read: \(progress.count); stats \(progress.map { "\($0.status ?? "?")@\($0.epoch ?? -1)" })")
     }
 
-    /// The training venv: $LUMEN_TRAIN_VENV or the one scripts/setup_train_python builds.
+    /// The training venv: $LUMEN_TRAIN_VENV or the one scripts/env/setup_train_python builds.
     func trainPython() async throws -> String {
-        let r = try await sh("'\(repoRoot.path)/scripts/setup_train_python'", timeout: .seconds(1200))
+        let r = try await sh("'\(repoRoot.path)/scripts/env/setup_train_python'", timeout: .seconds(1200))
         guard r.status == 0, let venv = r.stdout.split(separator: "\n").last else {
-            throw TestFailure("scripts/setup_train_python failed: \(r.stderr)")
+            throw TestFailure("scripts/env/setup_train_python failed: \(r.stderr)")
         }
         return "\(venv)/bin/python"
     }

@@ -3,7 +3,7 @@ import LumenTensor
 import Testing
 @testable import LumenIO
 
-/// Fixtures come from scripts/make_checkpoint_fixtures.py (real torch.save output).
+/// Fixtures come from scripts/fixtures/make_checkpoint_fixtures.py (real torch.save output).
 enum CheckpointFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/checkpoints")

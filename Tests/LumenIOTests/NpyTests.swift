@@ -3,7 +3,7 @@ import LumenTensor
 import Testing
 @testable import LumenIO
 
-/// Files in NpyFixtures/ were written by numpy itself (scripts/make_checkpoint_fixtures.py).
+/// Files in NpyFixtures/ were written by numpy itself (scripts/fixtures/make_checkpoint_fixtures.py).
 enum NpyFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("NpyFixtures")
     static func url(_ name: String) -> URL { directory.appendingPathComponent(name + ".npy") }

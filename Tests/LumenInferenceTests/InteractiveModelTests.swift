@@ -6,7 +6,7 @@ import Testing
 @testable import LumenInference
 
 /// The shipped deepgrow and DExtr3D bundles on a phantom they never saw, with
-/// the simulated user of scripts/evaluate_interactive.py: the reply keeps the
+/// the simulated user of scripts/evaluation/evaluate_interactive.py: the reply keeps the
 /// input's grid, stays where it must (one slice for 2-D, the crop for 3-D), and
 /// finds the clicked organ.
 @Suite("Bundled interactive models")

@@ -4,7 +4,7 @@ import LumenTensor
 import Testing
 @testable import LumenInference
 
-/// End to end against MONAI: scripts/make_pipeline_fixture.py ran the same MMAR
+/// End to end against MONAI: scripts/fixtures/make_pipeline_fixture.py ran the same MMAR
 /// (random weights) through MONAI 1.6.1's transforms, inferer and Invertd.
 @Suite("Segmentation task")
 struct SegmentationTaskTests {

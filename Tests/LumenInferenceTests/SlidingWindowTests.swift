@@ -27,7 +27,7 @@ struct SlidingWindowTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sliding_window")
     static var cases: [String] {
         guard let index = try? JSONValue(parsing: Data(contentsOf: root.appendingPathComponent("index.json"))) else {
-            return ["<fixtures missing: run scripts/make_inference_fixtures.py>"]
+            return ["<fixtures missing: run scripts/fixtures/make_inference_fixtures.py>"]
         }
         return index["cases"]?.array?.compactMap { $0["name"]?.string } ?? []
     }

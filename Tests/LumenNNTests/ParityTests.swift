@@ -4,12 +4,12 @@ import LumenTensor
 import Testing
 @testable import LumenNN
 
-/// MONAI 1.6.1 outputs: `parity/` from scripts/make_parity_fixtures.py,
+/// MONAI 1.6.1 outputs: `parity/` from scripts/fixtures/make_parity_fixtures.py,
 /// `parity-more/` from scripts/make_more_parity_fixtures.py. A missing set
 /// shows up as a failing case named after the script to run, never as a skip.
 enum Parity {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    static let sets = ["parity": "scripts/make_parity_fixtures.py", "parity-more": "scripts/make_more_parity_fixtures.py"]
+    static let sets = ["parity": "scripts/fixtures/make_parity_fixtures.py", "parity-more": "scripts/fixtures/make_more_parity_fixtures.py"]
 
     /// "set/config" for every configuration of every set.
     static var configs: [String] {

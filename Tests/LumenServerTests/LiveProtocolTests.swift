@@ -17,7 +17,7 @@ import Testing
     }
 
     /// NVIDIA's Python AIAA client and MITK's C++ client, byte for byte
-    /// (scripts/aiaa_replay.py): every route, HTTP/1.0 without Content-Length,
+    /// (scripts/live/aiaa_replay.py): every route, HTTP/1.0 without Content-Length,
     /// replies read as the clients read them, and the 4xx cases.
     @Test(.timeLimit(.minutes(5)))
     func aiaaClientsByteForByte() throws {
@@ -56,7 +56,7 @@ import Testing
     @Test(.timeLimit(.minutes(20)))
     func tenThousandHostileRequests() throws {
         let result = try LiveServer.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                        ["python3", LiveServer.root.appendingPathComponent("scripts/fuzz_campaign.py").path,
+                                        ["python3", LiveServer.root.appendingPathComponent("scripts/live/fuzz_campaign.py").path,
                                          "--binary", LiveServer.binary.path, "--requests", "10000"])
         print(result.output)
         #expect(result.status == 0, "\(result.output)")
@@ -67,11 +67,11 @@ import Testing
     /// the datastore, `POST /train/abdominal_organs` runs two gloo ranks under
     /// `--gres=gpu:2`, progress is seen through `GET /train/` and `lumen
     /// finetune status`, the gate promotes the candidate, and the next
-    /// segmentation is answered by version 2 (scripts/finetune_check.py).
+    /// segmentation is answered by version 2 (scripts/live/finetune_check.py).
     @Test(.timeLimit(.minutes(20)))
     func fineTuneThroughTheServerOnSlurm() throws {
         let result = try LiveServer.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                        ["python3", LiveServer.root.appendingPathComponent("scripts/finetune_check.py").path,
+                                        ["python3", LiveServer.root.appendingPathComponent("scripts/live/finetune_check.py").path,
                                          "--lumen", LiveServer.binary.path])
         print(result.output)
         #expect(result.status == 0, "\(result.output)")

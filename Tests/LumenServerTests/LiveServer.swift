@@ -24,7 +24,7 @@ final class LiveServer {
 
     init(arguments: [String] = []) throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build lumen first (swift build)")
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "run scripts/setup_client_python (scripts/test does)")
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "run scripts/env/setup_client_python (scripts/test does)")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-live-\(UUID().uuidString)")
         port = 18_000 + Int.random(in: 0..<4000)
         process = Process()
@@ -58,7 +58,7 @@ final class LiveServer {
 
     /// Runs a script from scripts/ with the client venv's Python; its last line must be `success`.
     func script(_ name: String, _ arguments: [String], success: String) throws -> String {
-        let result = try Self.run(Self.python, [Self.root.appendingPathComponent("scripts/\(name)").path, "--server", url] + arguments)
+        let result = try Self.run(Self.python, [Self.root.appendingPathComponent("scripts/live/\(name)").path, "--server", url] + arguments)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(success), "\(result.output)")
         #expect(process.isRunning, "lumen serve died during \(name)")

@@ -8,11 +8,11 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs scripts/make_phi_dicom.py; returns the planted PHI values.
+    /// Runs scripts/fixtures/make_phi_dicom.py; returns the planted PHI values.
     static func makeSeries(at directory: URL) throws -> [String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("scripts/make_phi_dicom.py").path, directory.path]
+        process.arguments = ["python3", root.appendingPathComponent("scripts/fixtures/make_phi_dicom.py").path, directory.path]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

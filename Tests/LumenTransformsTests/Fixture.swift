@@ -11,7 +11,7 @@ enum Fixture {
 
     /// Case names of one kind; a missing index yields one impossible name so the test fails loudly.
     static func names(_ kinds: Set<String>) -> [String] {
-        guard let cases = index?["cases"]?.array else { return ["<fixtures missing: run scripts/make_transform_fixtures.py>"] }
+        guard let cases = index?["cases"]?.array else { return ["<fixtures missing: run scripts/fixtures/make_transform_fixtures.py>"] }
         return cases.filter { kinds.contains($0["kind"]?.string ?? "") }.compactMap { $0["name"]?.string }
     }
 

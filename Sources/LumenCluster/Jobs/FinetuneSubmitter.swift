@@ -18,7 +18,7 @@ public struct SlurmJobSettings: Sendable, Codable, Equatable {
     public var signalSeconds: Int
     /// Self-requeues allowed before the time limit ends the job (TIMEOUT).
     public var maxRequeues: Int
-    /// The job's Python (`<venv>/bin/python`, scripts/setup_train_python).
+    /// The job's Python (`<venv>/bin/python`, scripts/env/setup_train_python).
     public var python: String
     /// slurm/finetune.py.
     public var script: String

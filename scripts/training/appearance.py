@@ -1,0 +1,77 @@
+"""Appearance randomisation for training on phantoms (SynthSeg-style, around real protocols).
+
+A model trained on one scan protocol learns that protocol's grey values rather than the anatomy:
+the organ model trained on portal-venous phantoms scored 0.31 Dice on non-contrast ones. The
+training sets mix `lumen phantom --protocol` phases (each phase redraws every tissue's HU from
+its published range, per case), and this module perturbs each sample further, in HU, before the
+bundle's own intensity transform. Every draw is per sample; the ranges are the whole contract:
+
+- each labelled structure (phantom label values 1-12) shifted by U(-20, 20) HU on its own,
+  so organ contrasts are not memorised;
+- the whole image shifted by U(-15, 15) HU and its contrast about 40 HU scaled by U(0.85, 1.15);
+- a smooth additive bias field, a 4 x 4 x 4 grid of U(-20, 20) HU trilinearly upsampled;
+- with probability 0.5, Gaussian blur with sigma U(0.3, 1.2) voxels in-plane and U(0.3, 1.5)
+  along the slices (partial volume of thicker slices and softer kernels);
+- Gaussian noise with sigma U(0, 20) HU on top of the phantom's own 12 HU.
+
+The intensity window is jittered separately by the trainers (`window`).
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+STRUCTURE_SHIFT_HU = 20.0
+GLOBAL_SHIFT_HU = 15.0
+CONTRAST = (0.85, 1.15)
+BIAS_HU = 20.0
+BLUR_PROBABILITY = 0.5
+BLUR_IN_PLANE = (0.3, 1.2)
+BLUR_SLICE = (0.3, 1.5)
+NOISE_HU = (0.0, 20.0)
+
+
+def _gaussian(sigma):
+    radius = max(1, int(np.ceil(2.5 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    return k / k.sum()
+
+
+def _blur(image, sigmas):
+    """Separable Gaussian blur of a [1, ...] tensor, one sigma (voxels) per spatial axis."""
+    x = image.unsqueeze(0)
+    dims = image.dim() - 1
+    conv = F.conv3d if dims == 3 else F.conv2d
+    for axis, sigma in enumerate(sigmas):
+        k = _gaussian(sigma)
+        shape = [1, 1] + [1] * dims
+        shape[2 + axis] = len(k)
+        pad = [0, 0] * dims
+        pad[2 * (dims - 1 - axis)] = pad[2 * (dims - 1 - axis) + 1] = len(k) // 2
+        x = conv(F.pad(x, pad, mode="replicate"), k.reshape(shape))
+    return x[0]
+
+
+def randomise(hu, raw_labels, rng):
+    """`hu`: [1, ...] float tensor in HU; `raw_labels`: same shape, phantom label values."""
+    out = hu.clone()
+    shifts = torch.zeros(256)
+    shifts[1:13] = torch.as_tensor(rng.uniform(-STRUCTURE_SHIFT_HU, STRUCTURE_SHIFT_HU, 12), dtype=torch.float32)
+    out += shifts[raw_labels.long().clamp(0, 255)]
+    out = (out - 40.0) * float(rng.uniform(*CONTRAST)) + 40.0 + float(rng.uniform(-GLOBAL_SHIFT_HU, GLOBAL_SHIFT_HU))
+    dims = out.dim() - 1
+    grid = torch.as_tensor(rng.uniform(-BIAS_HU, BIAS_HU, [1, 1] + [4] * dims), dtype=torch.float32)
+    mode = "trilinear" if dims == 3 else "bilinear"
+    out += F.interpolate(grid, size=tuple(out.shape[1:]), mode=mode, align_corners=True)[0]
+    if rng.random() < BLUR_PROBABILITY:
+        sigmas = [rng.uniform(*BLUR_IN_PLANE)] * min(dims, 2) + ([rng.uniform(*BLUR_SLICE)] if dims == 3 else [])
+        out = _blur(out, sigmas)
+    out += torch.as_tensor(rng.normal(0.0, rng.uniform(*NOISE_HU), tuple(out.shape)), dtype=torch.float32)
+    return out
+
+
+def window(hu, a_min, a_max, rng, jitter=(25.0, 40.0)):
+    """ScaleIntensityRange(a_min..a_max → 0..1, clip) with the window's ends moved at random."""
+    lo = a_min + rng.uniform(-jitter[0], jitter[0])
+    hi = a_max + rng.uniform(-jitter[1], jitter[1])
+    return ((hu - lo) / (hi - lo)).clamp(0.0, 1.0)
