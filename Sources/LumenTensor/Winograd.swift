@@ -67,60 +67,24 @@ public enum Winograd {
         precondition(out.shape == [n, cout, d, h, w], "Winograd output buffer \(out.shape) is not \([n, cout, d, h, w])")
         FlopCounter.add(n * d * h * w * cout * cin * 27)
         let td = (d + 1) / 2, th = (h + 1) / 2, tw = (w + 1) / 2
-        let tiles = td * th * tw
         // Chunks hold whole rows of tiles so the transforms can run along x as vectors.
-        let rowsPerChunk = max(1, (requested ?? tilesPerChunk(cin: cin, cout: cout)) / tw)
-        let chunk = rowsPerChunk * tw
-        let chunks = (tiles + chunk - 1) / chunk
+        let skeleton = WinogradSkeleton(points: 64, cin: cin, cout: cout, tiles: td * th * tw, rowLength: tw,
+                                        target: requested ?? tilesPerChunk(cin: cin, cout: cout))
         x.data.withUnsafeBufferPointer { xb in
         u.withUnsafeBufferPointer { ub in
         out.data.withUnsafeMutableBufferPointer { ob in
             for b in 0..<n {
                 let xin = xb.baseAddress! + b * cin * d * h * w
                 let yout = ob.baseAddress! + b * cout * d * h * w
-                if chunks >= 2 * pool.threads {
-                    pool.parallelFor(chunks) { c in
-                        let t0 = c * chunk, count = min(chunk, tiles - t0)
-                        // Planes are padded by a cache line so the 64 streams never alias in cache sets.
-                        let vStride = cin * count + 16, mStride = cout * count + 16
-                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
-                        let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
-                        defer { v.deallocate(); m.deallocate() }
-                        Profiler.measure("  wino-in \(cin)") { inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride, into: v) }
-                        Profiler.measure("  wino-gemm \(cin)→\(cout) T\(count)") { for e in 0..<64 { gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride) } }
-                        Profiler.measure("  wino-out \(cout)") { outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
-                                        epilogue: epilogue, into: yout) }
-                    }
-                } else {
-                    // Few tiles (low-resolution, wide layers): split each stage across the pool instead.
-                    for c in 0..<chunks {
-                        let t0 = c * chunk, count = min(chunk, tiles - t0)
-                        let vStride = cin * count + 16, mStride = cout * count + 16
-                        let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * vStride)
-                        let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * mStride)
-                        defer { v.deallocate(); m.deallocate() }
-                        Profiler.measure("  wino-few-in") { pool.parallelRanges(cin) { r in
-                            inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: vStride,
-                                           channels: r, into: v)
-                        } }
-                        Profiler.measure("  wino-few-gemm") { pool.parallelFor(64) { e in
-                            gemm(e, u: ub.baseAddress!, cout: cout, cin: cin, count: count, v: v, vStride: vStride, m: m, mStride: mStride)
-                        } }
-                        Profiler.measure("  wino-few-out") { pool.parallelRanges(cout) { r in
-                            outputTransform(m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: t0..<(t0 + count), plane: mStride,
-                                            epilogue: epilogue, channels: r, into: yout)
-                        } }
-                    }
-                }
+                skeleton.run(pool: pool, weights: ub.baseAddress!, label: "wino", input: { tiles, channels, s in
+                    inputTransform(xin, cin: cin, d: d, h: h, w: w, th: th, tw: tw, tiles: tiles, plane: s.vStride,
+                                   channels: channels, into: s.v)
+                }, output: { tiles, channels, s in
+                    outputTransform(s.m, cout: cout, d: d, h: h, w: w, th: th, tw: tw, tiles: tiles, plane: s.mStride,
+                                    epilogue: epilogue, channels: channels, into: yout)
+                })
             }
         }}}
-    }
-
-    @inline(__always)
-    static func gemm(_ e: Int, u: UnsafePointer<Float>, cout: Int, cin: Int, count: Int,
-                     v: UnsafePointer<Float>, vStride: Int, m: UnsafeMutablePointer<Float>, mStride: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(count), Int32(cin),
-                    1, u + e * cout * cin, Int32(cin), v + e * vStride, Int32(count), 0, m + e * mStride, Int32(count))
     }
 
     /// Bᵀ d B along each axis for every tile and channel; V layout [64][Cin][T].

@@ -84,11 +84,8 @@ public enum WinogradF43 {
         precondition(out.shape == [n, cout, d, h, w], "Winograd output buffer \(out.shape) is not \([n, cout, d, h, w])")
         FlopCounter.add(n * d * h * w * cout * cin * 27)
         let td = (d + 3) / 4, th = (h + 3) / 4, tw = (w + 3) / 4
-        let tiles = td * th * tw
-        let target = requested ?? max(8, chunkFloats / (points * max(cin, cout)))
-        let rowsPerChunk = max(1, target / tw)
-        let chunk = rowsPerChunk * tw
-        let chunks = (tiles + chunk - 1) / chunk
+        let skeleton = WinogradSkeleton(points: points, cin: cin, cout: cout, tiles: td * th * tw, rowLength: tw,
+                                        target: requested ?? max(8, chunkFloats / (points * max(cin, cout))))
         let geometry = Geometry(cin: cin, cout: cout, d: d, h: h, w: w, th: th, tw: tw)
         x.data.withUnsafeBufferPointer { xb in
         u.withUnsafeBufferPointer { ub in
@@ -96,32 +93,11 @@ public enum WinogradF43 {
             for b in 0..<n {
                 let xin = xb.baseAddress! + b * cin * d * h * w
                 let yout = ob.baseAddress! + b * cout * d * h * w
-                let up = ub.baseAddress!
-                if chunks >= 2 * pool.threads {
-                    pool.parallelFor(chunks) { c in
-                        let t0 = c * chunk, count = min(chunk, tiles - t0)
-                        let scratch = Scratch(geometry, count: count)
-                        defer { scratch.free() }
-                        Profiler.measure("  wino43-in \(cin)") {
-                            inputTransform(xin, geometry, tiles: t0..<(t0 + count), channels: 0..<cin, scratch) }
-                        Profiler.measure("  wino43-gemm \(cin)→\(cout) T\(count)") {
-                            for e in 0..<points { gemm(e, u: up, geometry, count: count, scratch) } }
-                        Profiler.measure("  wino43-out \(cout)") {
-                            outputTransform(geometry, tiles: t0..<(t0 + count), channels: 0..<cout, epilogue: epilogue, scratch, into: yout) }
-                    }
-                } else {
-                    // Few tiles (low resolution, wide layers): split each stage across the pool instead.
-                    for c in 0..<chunks {
-                        let t0 = c * chunk, count = min(chunk, tiles - t0)
-                        let scratch = Scratch(geometry, count: count)
-                        defer { scratch.free() }
-                        pool.parallelRanges(cin) { r in inputTransform(xin, geometry, tiles: t0..<(t0 + count), channels: r, scratch) }
-                        pool.parallelFor(points) { e in gemm(e, u: up, geometry, count: count, scratch) }
-                        pool.parallelRanges(cout) { r in
-                            outputTransform(geometry, tiles: t0..<(t0 + count), channels: r, epilogue: epilogue, scratch, into: yout)
-                        }
-                    }
-                }
+                skeleton.run(pool: pool, weights: ub.baseAddress!, label: "wino43", input: { tiles, channels, s in
+                    inputTransform(xin, geometry, tiles: tiles, channels: channels, s)
+                }, output: { tiles, channels, s in
+                    outputTransform(geometry, tiles: tiles, channels: channels, epilogue: epilogue, s, into: yout)
+                })
             }
         }}}
     }
@@ -130,26 +106,7 @@ public enum WinogradF43 {
         let cin: Int, cout: Int, d: Int, h: Int, w: Int, th: Int, tw: Int
     }
 
-    /// The 216 GEMM operand planes of one chunk. Planes are padded by a cache
-    /// line so the streams do not alias in cache sets.
-    struct Scratch {
-        let v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
-        let vStride: Int, mStride: Int
-        init(_ g: Geometry, count: Int) {
-            vStride = g.cin * count + 16
-            mStride = g.cout * count + 16
-            v = .allocate(capacity: WinogradF43.points * vStride)
-            m = .allocate(capacity: WinogradF43.points * mStride)
-        }
-        func free() { v.deallocate(); m.deallocate() }
-    }
-
-    @inline(__always)
-    static func gemm(_ e: Int, u: UnsafePointer<Float>, _ g: Geometry, count: Int, _ s: Scratch) {
-        GEMM.sgemm(transA: false, transB: false, m: g.cout, n: count, k: g.cin, alpha: 1,
-                   a: u + e * g.cout * g.cin, lda: g.cin, b: s.v + e * s.vStride, ldb: count,
-                   beta: 0, c: s.m + e * s.mStride, ldc: count)
-    }
+    typealias Scratch = WinogradSkeleton.Scratch
 
     /// Bᵀ applied to six rows of length n (any of them may be the destination).
     @inline(__always)

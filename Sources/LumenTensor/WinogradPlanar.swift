@@ -48,39 +48,23 @@ public enum WinogradPlanar {
         precondition(out.shape == [n, cout, h, w], "Winograd output buffer \(out.shape) is not \([n, cout, h, w])")
         FlopCounter.add(n * h * w * cout * cin * 9)
         let th = (h + 3) / 4, tw = (w + 3) / 4
-        let tiles = th * tw
+        // At least two chunks per thread: a plane has few tile rows, and the transforms take no channel range.
         let target = requested ?? max(8, WinogradF43.chunkFloats / (points * max(cin, cout)))
-        let rowsPerChunk = max(1, min(target / tw, (th + 2 * pool.threads - 1) / (2 * pool.threads)))
-        let chunk = rowsPerChunk * tw
-        let chunks = (tiles + chunk - 1) / chunk
+        let rows = max(1, min(target / tw, (th + 2 * pool.threads - 1) / (2 * pool.threads)))
+        let skeleton = WinogradSkeleton(points: points, cin: cin, cout: cout, tiles: th * tw, rowLength: tw,
+                                        target: rows * tw, splitsStages: false)
         x.data.withUnsafeBufferPointer { xb in
         u.withUnsafeBufferPointer { ub in
         out.data.withUnsafeMutableBufferPointer { ob in
             for b in 0..<n {
                 let xin = xb.baseAddress! + b * cin * h * w
                 let yout = ob.baseAddress! + b * cout * h * w
-                let up = ub.baseAddress!
-                pool.parallelFor(chunks) { c in
-                    let t0 = c * chunk, count = min(chunk, tiles - t0)
-                    let vStride = cin * count + 16, mStride = cout * count + 16
-                    let v = UnsafeMutablePointer<Float>.allocate(capacity: points * vStride)
-                    let m = UnsafeMutablePointer<Float>.allocate(capacity: points * mStride)
-                    defer { v.deallocate(); m.deallocate() }
-                    Profiler.measure("  wino2d-in \(cin)") {
-                        inputTransform(xin, cin: cin, h: h, w: w, tw: tw, tiles: t0..<(t0 + count), v: v, vStride: vStride)
-                    }
-                    Profiler.measure("  wino2d-gemm \(cin)→\(cout) T\(count)") {
-                        for e in 0..<points {
-                            GEMM.sgemm(transA: false, transB: false, m: cout, n: count, k: cin, alpha: 1,
-                                       a: up + e * cout * cin, lda: cin, b: v + e * vStride, ldb: count,
-                                       beta: 0, c: m + e * mStride, ldc: count)
-                        }
-                    }
-                    Profiler.measure("  wino2d-out \(cout)") {
-                        outputTransform(m, mStride: mStride, cout: cout, h: h, w: w, tw: tw, tiles: t0..<(t0 + count),
-                                        epilogue: epilogue, into: yout)
-                    }
-                }
+                skeleton.run(pool: pool, weights: ub.baseAddress!, label: "wino2d", input: { tiles, _, s in
+                    inputTransform(xin, cin: cin, h: h, w: w, tw: tw, tiles: tiles, v: s.v, vStride: s.vStride)
+                }, output: { tiles, _, s in
+                    outputTransform(s.m, mStride: s.mStride, cout: cout, h: h, w: w, tw: tw, tiles: tiles,
+                                    epilogue: epilogue, into: yout)
+                })
             }
         }}}
     }
