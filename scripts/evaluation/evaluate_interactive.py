@@ -82,17 +82,21 @@ def main():
     p.add_argument("--markdown")
     p.add_argument("--protocol", choices=["error", "spread"], default="error")
     p.add_argument("--clicks", type=int, default=3)
+    p.add_argument("--scan-protocol", default="portal-venous", help="the phantoms' contrast phase (lumen phantom --protocol)")
+    p.add_argument("--structures", help="comma-separated structure names to score (default: all)")
     args = p.parse_args()
     kind = json.load(open(os.path.join(args.model, "config", "config_aiaa.json")))
     mode = "dextr3d" if kind["type"] == "annotation" else kind["inference"]["meta_data"]["deepgrow"].lower()
     scores = {}
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([args.lumen, "phantom", "--output", tmp, "--count", str(args.count), "--seed", str(args.seed),
-                        "--size", args.size], check=True, capture_output=True)
+                        "--size", args.size, "--protocol", args.scan_protocol], check=True, capture_output=True)
         for case in json.load(open(os.path.join(tmp, "dataset.json")))["training"]:
             image = os.path.join(tmp, case["image"])
             truth = np.asarray(nib.load(os.path.join(tmp, case["label"])).dataobj)
             for value, name in NAMES.items():
+                if args.structures and name not in args.structures.split(","):
+                    continue
                 mask = truth == value
                 if mask.sum() < 50:
                     continue
@@ -131,7 +135,8 @@ def main():
     rows = [(n, float(np.mean(v)), len(v)) for n, v in scores.items()]
     mean = float(np.mean([r[1] for r in rows]))
     how = f"{mode}, {args.protocol} protocol, {args.clicks} clicks" if mode == "3d" else mode
-    lines = [f"| structure | Dice ({how}, seeds {args.seed}+, {args.count} phantoms) | cases |", "|---|---|---|"]
+    lines = [f"| structure | Dice ({how}, seed {args.seed}, {args.count} {args.size} {args.scan_protocol} phantoms) | cases |",
+             "|---|---|---|"]
     lines += [f"| {n} | {d:.3f} | {c} |" for n, d, c in rows] + [f"| **mean** | **{mean:.3f}** | |"]
     print("\n".join(lines))
     if args.markdown:
