@@ -48,7 +48,7 @@ def score(lumen, model, cases, work):
     labels = json.load(open(os.path.join(model, "config", "config_aiaa.json")))["labels"]
     present = {n: [] for n in labels}
     absent = {n: [] for n in labels}
-    seconds = []
+    seconds, per_case = [], []
     for image, truth in cases:
         out = os.path.join(work, "pred_" + os.path.basename(image))
         t = time.time()
@@ -59,13 +59,16 @@ def score(lumen, model, cases, work):
         ref = nib.load(truth)
         gt = np.asarray(ref.dataobj)
         voxel_ml = abs(np.linalg.det(ref.affine[:3, :3])) / 1000
+        per_case.append({})
         for i, name in enumerate(labels):
             p, g = pred == i + 1, gt == PHANTOM[name]
             if g.any():
                 present[name].append(2.0 * np.logical_and(p, g).sum() / (p.sum() + g.sum()))
+                per_case[-1][name] = round(float(present[name][-1]), 4)
             else:
                 absent[name].append(float(p.sum() * voxel_ml))
-    return labels, present, absent, seconds
+                per_case[-1][name] = None
+    return labels, present, absent, seconds, per_case   # per_case: for the quality tests' floors
 
 
 def table(labels, present, absent):
@@ -136,7 +139,7 @@ def main():
         rows = ["| min_size (mm³) | validation mean Dice | per label |", "|---|---|---|"]
         best = None
         for value in [float(v) for v in args.sweep_min_size.split(",")]:
-            labels, present, absent, _ = score(lumen, with_min_size(model, value, work), val, work)
+            labels, present, absent, _, _ = score(lumen, with_min_size(model, value, work), val, work)
             mean = float(np.mean([np.mean(present[n]) for n in labels if present[n]]))
             fp = sum(sum(absent[n]) for n in labels)
             rows.append(f"| {value:g} | {mean:.4f} | " + ", ".join(f"{n} {np.mean(present[n]):.3f}" for n in labels if present[n])
@@ -149,7 +152,7 @@ def main():
                      f"{args.protocol}) before the held-out set was scored: min_size {best[0]:g} mm³.\n\n" + "\n".join(rows))
         model = with_min_size(model, best[0], work)
     cases = phantoms(lumen, data, args.seed, args.count, args.size, args.protocol, args.bone_density)
-    labels, present, absent, seconds = score(lumen, model, cases, work)
+    labels, present, absent, seconds, per_case = score(lumen, model, cases, work)
     text = (table(labels, present, absent) + f"\n\n{len(cases)} held-out phantoms: `lumen phantom --seed {args.seed} "
             f"--count {args.count} --size {args.size} --protocol {args.protocol} --bone-density {args.bone_density}` "
             f"(training used seed 1000). "
@@ -160,7 +163,7 @@ def main():
     print(text)
     if args.json:
         json.dump({"model": os.path.basename(args.model.rstrip("/")), "seed": args.seed, "count": args.count, "size": args.size,
-                   "protocol": args.protocol, "bone_density": args.bone_density, "present": present, "absent_false_positive_ml": absent,
+                   "protocol": args.protocol, "bone_density": args.bone_density, "present": present, "absent_false_positive_ml": absent, "per_case": per_case,
                    "seconds": seconds}, open(args.json, "w"), indent=1)
     for doc in args.docs:
         replace_section(doc, args.section or f"{os.path.basename(args.model.rstrip('/'))}_{args.size}_{args.protocol}", text)

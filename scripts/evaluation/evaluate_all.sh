@@ -1,23 +1,48 @@
 #!/usr/bin/env bash
 # Regenerates every held-out figure of docs/models.md and the bundles' READMEs with
-# scripts/evaluation/evaluate.py: each segmentation bundle on fresh full-size phantoms (seed 6000, 10 cases,
-# native spacing) of every scan protocol, hepatic arteries also at its 1 mm size, the bones
-# threshold chosen on validation phantoms (seed 3000) first. About 40 minutes on 2 cores.
+# scripts/evaluation/evaluate.py: each segmentation bundle on fresh full-size phantoms (seed 6000,
+# 10 cases, native spacing) of every scan protocol, bones also on older (osteoporotic) bone,
+# hepatic arteries also at its 1 mm size, the bones threshold chosen on validation phantoms
+# (seed 3000) first. Then the protocol-shift table, next to the bundles before appearance
+# randomisation when BEFORE names a folder holding them (e.g. a checkout of an older commit's
+# mmar/). About 25 minutes on 2 cores once the phantoms are cached.
 #
-#   scripts/evaluation/evaluate_all.sh [path/to/lumen]
+#   scripts/evaluation/evaluate_all.sh [path/to/lumen]          BEFORE=/path/to/old/mmar  (optional)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 lumen=${1:-.build/debug/lumen}
 py=$(scripts/env/setup_train_python | tail -n1)/bin/python   # torch, nibabel, scipy
 cache=${LUMEN_EVAL_CACHE:-/tmp/lumen-eval-cache}
+results=${LUMEN_EVAL_RESULTS:-$cache/results}
+mkdir -p "$results"
 run() { "$py" scripts/evaluation/evaluate.py --lumen "$lumen" --cache "$cache" "$@"; }
 
-run --model mmar/bones --sweep-min-size 0,100,250,500,1000 --docs docs/models.md --docs mmar/bones/docs/README.md --section bones
-run --model mmar/abdominal_organs --docs docs/models.md --docs mmar/abdominal_organs/docs/README.md --section abdominal_organs
+run --model mmar/bones --sweep-min-size 0,100,250,500,1000 --docs docs/models.md --docs mmar/bones/docs/README.md \
+  --section bones --json "$results/bones_portal-venous.json"
+run --model mmar/abdominal_organs --docs docs/models.md --docs mmar/abdominal_organs/docs/README.md \
+  --section abdominal_organs --json "$results/abdominal_organs_portal-venous.json"
 run --model mmar/hepatic_arteries --size medium --docs docs/models.md --docs mmar/hepatic_arteries/docs/README.md --section hepatic_arteries_medium
 run --model mmar/hepatic_arteries --size full --docs docs/models.md --docs mmar/hepatic_arteries/docs/README.md --section hepatic_arteries_full
 for protocol in non-contrast arterial delayed; do
   for model in abdominal_organs bones; do
-    run --model "mmar/$model" --protocol "$protocol" --docs docs/models.md --section "${model}_${protocol}"
+    run --model "mmar/$model" --protocol "$protocol" --docs docs/models.md --section "${model}_${protocol}" \
+      --json "$results/${model}_${protocol}.json"
   done
 done
+for protocol in non-contrast portal-venous; do
+  run --model mmar/bones --protocol "$protocol" --bone-density older --docs docs/models.md \
+    --section "bones_${protocol}_older" --json "$results/bones_${protocol}_older.json"
+done
+if [ -n "${BEFORE:-}" ]; then
+  for model in abdominal_organs bones; do
+    for protocol in non-contrast arterial portal-venous delayed; do
+      [ -f "$results/before_${model}_${protocol}.json" ] || run --model "$BEFORE/$model" --protocol "$protocol" \
+        --json "$results/before_${model}_${protocol}.json" >/dev/null
+    done
+  done
+  for protocol in non-contrast portal-venous; do
+    [ -f "$results/before_bones_${protocol}_older.json" ] || run --model "$BEFORE/bones" --protocol "$protocol" \
+      --bone-density older --json "$results/before_bones_${protocol}_older.json" >/dev/null
+  done
+fi
+"$py" scripts/evaluation/protocol_table.py "$results" docs/models.md
