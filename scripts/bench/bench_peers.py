@@ -47,7 +47,7 @@ the row (a median over fewer rounds would not be comparable).
 
 Usage:
   scripts/env/setup_bench_python
-  .venv-bench/bin/python scripts/bench/bench_peers.py [--rows anchors|served|all]
+  .venv-bench/bin/python scripts/bench/bench_peers.py [--rows anchors|families|served|all]
       [--rounds 5] [--threads 2] [--lumen .build/release/lumen]
       [--skip-peer torch|onnxruntime|openvino|openvino-f32|openvino-default|lumen ...]
       [--match TEXT] [--markdown FILE] [--json FILE] [--keep DIR]
@@ -86,8 +86,8 @@ SKIP_NAMES = {"lumen": ["lumen"], "torch": ["torch"], "pytorch": ["torch"],
 UNET_16_128 = {"channels": [16, 32, 64, 128], "strides": [2, 2, 2], "num_res_units": 2, "norm": "batch"}
 
 # (group, label, net.json, input shape). The anchors are exactly those of
-# /work/shared/docs/anchors.md. The served rows are the shapes Lumen runs per
-# request: first the generic served shapes, then every bundled model, with the
+# /work/shared/docs/anchors.md; the families rows cover the network families
+# the anchors leave out (DynUNet, a 2-D UNet). The served rows are every bundled model, with the
 # network of mmar/<name>/config/config_train.json and the input of
 # config_aiaa.json: the sliding-window roi ("roi" in inference.AIAA.args) for
 # the segmentation bundles, the Resized spatial_size for the interactive ones
@@ -107,15 +107,12 @@ ROWS = [
                                     "out_channels": 105, "blocks_down": [1, 2, 2, 4],
                                     "blocks_up": [1, 1, 1]}},
      [1, 1, 64, 64, 64]),
-    ("served", "UNet 3D (16,32,64,128) s2 res2 batch",
-     {"name": "UNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 7, **UNET_16_128}},
-     [1, 1, 96, 96, 96]),
-    ("served", "DynUNet 3D k3×5 s(1,2,2,2,2)",
+    ("families", "DynUNet 3D k3×5 s(1,2,2,2,2)",
      {"name": "DynUNet", "args": {"spatial_dims": 3, "in_channels": 1, "out_channels": 2,
                                   "kernel_size": [3, 3, 3, 3, 3], "strides": [1, 2, 2, 2, 2],
                                   "upsample_kernel_size": [2, 2, 2, 2]}},
      [1, 1, 96, 96, 96]),
-    ("served", "UNet 2D (16,32,64,128,256) s2 res2 batch",
+    ("families", "UNet 2D (16,32,64,128,256) s2 res2 batch",
      {"name": "UNet", "args": {"spatial_dims": 2, "in_channels": 1, "out_channels": 2,
                                "channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2],
                                "num_res_units": 2, "norm": "batch"}},
@@ -577,7 +574,7 @@ def header(info, args, rows=None):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", default="all", choices=["anchors", "served", "all"])
+    p.add_argument("--rows", default="all", choices=["anchors", "families", "served", "all"])
     p.add_argument("--rounds", type=int, default=5,
                    help="alternating rounds per row, one timed call of every runtime each (default 5)")
     p.add_argument("--threads", type=int, default=2)
