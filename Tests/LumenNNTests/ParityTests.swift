@@ -5,7 +5,7 @@ import Testing
 @testable import LumenNN
 
 /// MONAI 1.6.1 outputs: `parity/` from scripts/fixtures/make_parity_fixtures.py,
-/// `parity-more/` from scripts/make_more_parity_fixtures.py. A missing set
+/// `parity-more/` from scripts/fixtures/make_more_parity_fixtures.py. A missing set
 /// shows up as a failing case named after the script to run, never as a skip.
 enum Parity {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")

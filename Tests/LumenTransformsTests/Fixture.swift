@@ -3,7 +3,7 @@ import LumenIO
 import LumenTensor
 @testable import LumenTransforms
 
-/// The MONAI 1.6.1 references written by scripts/make_transform_fixtures.py.
+/// The MONAI 1.6.1 references written by scripts/fixtures/make_transform_fixtures.py.
 enum Fixture {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 

@@ -172,7 +172,30 @@ def deepgrow_sample(case, task, rng):
     d = ResizeGuidanced(guidance="guidance", ref_image="image")(d)
     d = NormalizeIntensityd(keys="image", **NORMALIZE)(d)
     d = AddGuidanceSignald(image="image", guidance="guidance")(d)
-    return torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32), torch.as_tensor(np.asarray(d["label"]), dtype=torch.float32)
+    x, y = torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32), torch.as_tensor(np.asarray(d["label"]), dtype=torch.float32)
+    return (x, y, d["guidance"]) if dims == 3 else (x, y)
+
+
+def with_error_clicks(net, x, y, guidance, count):
+    """The clicks a user adds after seeing an answer (MONAI deepgrow's training does the same): the
+    network's own answer for `x`, then a click at the centre of its largest error, foreground where
+    it missed and background where it leaked, `count` times; returns the input with those clicks."""
+    fg, bg = [list(map(int, q)) for q in guidance[0]], [list(map(int, q)) for q in guidance[1]]
+    mask = np.asarray(y[0] > 0.5)
+    for _ in range(count):
+        was = net.training
+        net.eval()
+        with torch.no_grad():
+            answer = np.asarray(net(x[None])[0, 0] > 0)
+        net.train(was)
+        parts, n = ndimage.label(answer != mask)
+        if n == 0:
+            break
+        q = centre_of(parts == (np.bincount(parts.ravel())[1:].argmax() + 1))
+        (fg if mask[tuple(q)] else bg).append(q)
+        d = AddGuidanceSignald(image="image", guidance="guidance")({"image": np.asarray(x[:1]), "guidance": [fg, bg]})
+        x = torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32)
+    return x
 
 
 def resampled(case, task):
@@ -261,6 +284,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--resume", action="store_true", help="continue from OUT/models/model.pt (same task)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine-decayed over --minutes)")
+    p.add_argument("--error-clicks", type=float, default=0.0,
+                   help="share of deepgrow 3-D samples that get 1-2 more clicks at the network's own errors")
     p.add_argument("--appearance", action="store_true",
                    help="randomise each case's appearance in HU (scripts/training/appearance.py; 3-D tasks)")
     args = p.parse_args()
@@ -286,6 +311,9 @@ def main():
     done = 0
     for it in range(args.iterations):
         batch = [sample(cases[rng.integers(len(cases))], task, rng) for _ in range(args.batch)]
+        if args.task == "deepgrow_3d":
+            batch = [(with_error_clicks(net, b[0], b[1], b[2], 1 + int(rng.random() < 0.5)) if rng.random() < args.error_clicks
+                      else b[0], b[1]) for b in batch]
         x = torch.stack([b[0] for b in batch])
         y = torch.stack([b[1] for b in batch])
         opt.zero_grad()
