@@ -19,7 +19,7 @@ public struct EngineOptions: Sendable, Equatable {
     public var winograd: Bool
     public var winogradMinChannels: Int
     public var winogradChunkFloats: Int
-    /// LUMEN_WINOGRAD43=0 turns Winograd F(4,3) off; LUMEN_WINOGRAD43_MAX: most channels for it (32);
+    /// LUMEN_WINOGRAD43=0 turns Winograd F(4,3) off; LUMEN_WINOGRAD43_MAX: most channels for it (16);
     /// LUMEN_WINOGRAD43_CHUNK: floats per transform chunk (2^19).
     public var winograd43: Bool
     public var winograd43MaxChannels: Int
@@ -55,7 +55,7 @@ public struct EngineOptions: Sendable, Equatable {
         winogradMinChannels = int("LUMEN_WINOGRAD_MIN", 1...1 << 20, default: 16)
         winogradChunkFloats = int("LUMEN_WINOGRAD_CHUNK", 1024...(1 << 30), default: 1 << 20)
         winograd43 = flag("LUMEN_WINOGRAD43")
-        winograd43MaxChannels = int("LUMEN_WINOGRAD43_MAX", 1...1 << 20, default: 32)
+        winograd43MaxChannels = int("LUMEN_WINOGRAD43_MAX", 1...1 << 20, default: 16)
         winograd43ChunkFloats = int("LUMEN_WINOGRAD43_CHUNK", 1024...(1 << 30), default: 1 << 19)
         self.problems = problems
     }

@@ -15,10 +15,11 @@ public enum WinogradF43 {
     /// relative to the output's range, the error measured 2.2e-5 at 16 channels,
     /// 4.6e-5 at 64 and 6.4e-5 at 256 (F(2,3): under 7e-7). Parity is judged
     /// element by element (|Δ| ≤ 1e-4 + 1e-4·|MONAI|, networks.md), where an
-    /// output near zero allows only 1e-4: with F(4,3) up to 64 channels a DynUNet
-    /// with 64 filters at 64³ missed that on 2 of 786,432 outputs (1.18× the
-    /// allowance), at 32 it keeps 7× inside (ProductionParityTests). Wider layers
-    /// use F(2,3); the price is about 40% on the 64-filter networks.
+    /// output near zero allows only 1e-4. With F(4,3) up to 64 channels a DynUNet
+    /// with 64 filters at 64³ missed it (ProductionParityTests); up to 32, MONAI's
+    /// default DynUNet at 96³ reached 0.97 of the allowance on one run and 1.5 on
+    /// another (bench_peers.py); up to 16 it keeps 6× inside. Wider layers use
+    /// F(2,3); the price is speed on the 32- and 64-filter networks.
     public static let maximumChannels = EngineOptions.current.winograd43MaxChannels
     static let points = 216
 

@@ -9,7 +9,7 @@ struct EngineOptionsTests {
     func defaults() {
         let o = EngineOptions(environment: [:])
         #expect(o.threads >= 1 && o.computeNice == 5 && o.chunkFloats == 1 << 18)
-        #expect(o.direct && o.winograd && o.winograd43 && o.winogradMinChannels == 16 && o.winograd43MaxChannels == 32)
+        #expect(o.direct && o.winograd && o.winograd43 && o.winogradMinChannels == 16 && o.winograd43MaxChannels == 16)
         #expect(o.problems.isEmpty)
     }
 
