@@ -3,9 +3,10 @@
 # scripts/evaluation/evaluate.py: each segmentation bundle on fresh full-size phantoms (seed 6000,
 # 10 cases, native spacing) of every scan protocol, bones also on older (osteoporotic) bone,
 # hepatic arteries also at its 1 mm size, the bones threshold chosen on validation phantoms
-# (seed 3000) first. Then the protocol-shift table, next to the bundles before appearance
+# (seed 3000) first; the interactive bundles through scripts/evaluation/evaluate_interactive.py
+# on the same phantoms. Then the protocol-shift table, next to the bundles before appearance
 # randomisation when BEFORE names a folder holding them (e.g. a checkout of an older commit's
-# mmar/). About 25 minutes on 2 cores once the phantoms are cached.
+# mmar/). About 50 minutes on 2 cores once the phantoms are cached.
 #
 #   scripts/evaluation/evaluate_all.sh [path/to/lumen]          BEFORE=/path/to/old/mmar  (optional)
 set -euo pipefail
@@ -45,4 +46,17 @@ if [ -n "${BEFORE:-}" ]; then
       --bone-density older --json "$results/before_bones_${protocol}_older.json" >/dev/null
   done
 fi
+# The interactive bundles on the same full-size phantoms: deepgrow 3-D on every structure
+# (portal-venous) and on liver and spleen, the targets' structures, in the other phases.
+inter() { "$py" scripts/evaluation/evaluate_interactive.py --lumen "$lumen" --cache "$cache" "$@"; }
+inter --model mmar/deepgrow_3d --docs docs/models.md --docs mmar/deepgrow_3d/docs/README.md \
+  --section deepgrow_3d_full_portal-venous --json "$results/deepgrow_3d_portal-venous.json"
+for protocol in non-contrast arterial delayed; do
+  inter --model mmar/deepgrow_3d --scan-protocol "$protocol" --structures liver,spleen --docs docs/models.md \
+    --docs mmar/deepgrow_3d/docs/README.md --section "deepgrow_3d_full_${protocol}" --json "$results/deepgrow_3d_${protocol}.json"
+done
+for model in deepgrow_2d dextr3d; do
+  inter --model "mmar/$model" --docs docs/models.md --docs "mmar/$model/docs/README.md" --section "${model}_full_portal-venous" \
+    --json "$results/${model}_portal-venous.json"
+done
 "$py" scripts/evaluation/protocol_table.py "$results" docs/models.md

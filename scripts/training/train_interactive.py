@@ -156,7 +156,10 @@ def deepgrow_sample(case, task, rng):
     if task.get("appearance") and dims == 3:
         # A fresh draw one time in four: randomising the whole volume every sample would double the step time.
         if "randomised" not in case or rng.random() < 0.25:
-            case["randomised"] = np.asarray(appearance.randomise(torch.as_tensor(img)[None], torch.as_tensor(lab)[None], rng)[0])
+            hu = appearance.randomise(torch.as_tensor(img)[None], torch.as_tensor(lab)[None], rng)
+            if task.get("resolution"):
+                hu = appearance.coarsen(hu, rng)
+            case["randomised"] = np.asarray(hu[0])
         img = case["randomised"]
     lab = (lab == value).astype(np.float32)
     d = {"image": img, "label": lab, "image_meta_dict": {"spatial_shape": np.asarray(image.shape)}, "label_meta_dict": {},
@@ -286,6 +289,8 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine-decayed over --minutes)")
     p.add_argument("--error-clicks", type=float, default=0.0,
                    help="share of deepgrow 3-D samples that get 1-2 more clicks at the network's own errors")
+    p.add_argument("--resolution", action="store_true",
+                   help="with --appearance, also simulate thicker slices and coarser pixels (appearance.coarsen)")
     p.add_argument("--appearance", action="store_true",
                    help="randomise each case's appearance in HU (scripts/training/appearance.py; 3-D tasks)")
     args = p.parse_args()
@@ -294,7 +299,7 @@ def main():
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     cases = [c for folder in args.data for c in load_cases(folder)]
-    task = dict(task, appearance=args.appearance)
+    task = dict(task, appearance=args.appearance, resolution=args.resolution)
     sample = dextr_sample if args.task == "dextr3d" else deepgrow_sample
     spec = network(task)
     net = UNet(**spec["args"])

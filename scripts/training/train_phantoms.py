@@ -92,6 +92,8 @@ def main():
     p.add_argument("--focus-share", type=float, default=0.3)
     p.add_argument("--appearance", action="store_true",
                    help="randomise each sample's appearance in HU (scripts/training/appearance.py) and jitter the window")
+    p.add_argument("--resolution", action="store_true",
+                   help="with --appearance, also simulate thicker slices and coarser pixels (appearance.coarsen)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -135,17 +137,20 @@ def main():
         if not args.appearance:
             return jitter(sample)
         hu = appearance.randomise(sample["image"], sample["raw"], rng)
+        if args.resolution:
+            hu = appearance.coarsen(hu, rng)
         return {"image": appearance.window(hu, intensity["a_min"], intensity["a_max"], rng), "label": sample["label"]}
 
     spec = json.loads(json.dumps(task.get("network", NETWORK)))
     spec["args"]["out_channels"] = len(task["labels"]) + 1
     net = {"UNet": UNet, "BasicUNet": BasicUNet}[spec["name"]](**spec["args"]).to(device)
-    previous, saved_appearance = 0, False
+    previous, saved_appearance, saved_resolution = 0, False, False
     if args.resume:
         saved = torch.load(args.out, map_location="cpu", weights_only=False)
         net.load_state_dict(saved["model"])
         previous = saved.get("iterations", 0)
         saved_appearance = saved.get("appearance_randomised", False)
+        saved_resolution = saved.get("resolution_randomised", False)
         print(f"resuming after {previous} iterations", flush=True)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -177,7 +182,8 @@ def main():
     torch.save({"model": net.state_dict(), "train_conf": {"train": {"model": spec}},
                 "labels": task["labels"], "pixdim": pixdim, "intensity": intensity,
                 "iterations": previous + args.iterations, "training_cases": len(images),
-                "appearance_randomised": bool(args.appearance or saved_appearance)}, args.out)
+                "appearance_randomised": bool(args.appearance or saved_appearance),
+                "resolution_randomised": bool(args.resolution or saved_resolution)}, args.out)
     print("saved", args.out)
 
 
