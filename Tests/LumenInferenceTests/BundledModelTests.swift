@@ -67,7 +67,7 @@ struct BundledModelTests {
 
     /// Held-out phantoms 4 (the scan stops above the pelvis; the network alone leaves a
     /// 3-voxel hip speck there) and 7 (most of a pelvis in view; the bundle retrained for other
-    /// protocols and older bone scores 0.887 there, 2026-12-05, held at 0.86).
+    /// protocols, older bone and thick slices scores 0.901 there, 2026-12-05, held at 0.87).
     @Test("bones bundle: no pelvis where there is none, the pelvis where there is one", arguments: [4, 7])
     func pelvis(index: Int) throws {
         let model = try ModelBundle.loadMMAR(Self.bundle.deletingLastPathComponent().appendingPathComponent("bones"))
@@ -75,7 +75,7 @@ struct BundledModelTests {
         let (labels, _) = try SegmentationTask.run(model, on: phantom.image)
         let truth = phantom.label.tensor.data, predicted = labels.tensor.data
         if truth.contains(11) {
-            #expect(Self.dice(predicted, truth, 3, 11) > 0.86, "hip")
+            #expect(Self.dice(predicted, truth, 3, 11) > 0.87, "hip")
         } else {
             let stray = predicted.filter { $0 == 3 }.count
             #expect(stray == 0, "hip voxels on a scan without a pelvis")

@@ -45,6 +45,11 @@ if [ -n "${BEFORE:-}" ]; then
     [ -f "$results/before_bones_${protocol}_older.json" ] || run --model "$BEFORE/bones" --protocol "$protocol" \
       --bone-density older --json "$results/before_bones_${protocol}_older.json" >/dev/null
   done
+  for protocol in non-contrast arterial portal-venous delayed; do
+    [ -f "$results/before_deepgrow_3d_${protocol}.json" ] || "$py" scripts/evaluation/evaluate_interactive.py \
+      --lumen "$lumen" --cache "$cache" --model "$BEFORE/deepgrow_3d" --scan-protocol "$protocol" --structures liver,spleen \
+      --json "$results/before_deepgrow_3d_${protocol}.json" >/dev/null
+  done
 fi
 # The interactive bundles on the same full-size phantoms: deepgrow 3-D on every structure
 # (portal-venous) and on liver and spleen, the targets' structures, in the other phases.

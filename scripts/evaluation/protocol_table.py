@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The protocol-shift table of docs/models.md: mean Dice over labels of each segmentation bundle
-on the held-out full-size phantoms of every scan protocol (non-contrast first), from the JSON
-files scripts/evaluation/evaluate_all.sh leaves, next to the bundles before appearance
-randomisation where `before_*.json` files are there.
+"""The protocol-shift table of docs/models.md: mean Dice over labels of each segmentation bundle,
+and deepgrow 3-D's liver and spleen after three clicks, on the held-out full-size phantoms of
+every scan protocol (non-contrast first), from the JSON files scripts/evaluation/evaluate_all.sh
+leaves, next to the bundles before appearance randomisation where `before_*.json` files are there.
 
   protocol_table.py RESULTS_DIR docs/models.md
 """
@@ -25,6 +25,14 @@ def mean(path):
     return float(np.mean([np.mean(v) for v in r["present"].values() if v]))
 
 
+def clicks(path):
+    """'liver / spleen' after the last click, from evaluate_interactive.py's JSON."""
+    if not os.path.exists(path):
+        return None
+    s = json.load(open(path))["summary"]
+    return " / ".join(f"{s[n]['mean']:.3f}" if n in s else "–" for n in ("liver", "spleen"))
+
+
 def main():
     results, doc = sys.argv[1], sys.argv[2]
     head = "| bundle | " + " | ".join(p + TITLES[o] for p, o in COLUMNS) + " |"
@@ -41,9 +49,16 @@ def main():
             else:
                 cells.append(f"**{now:.3f}** (was {before:.3f})")
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    cells = []
+    for protocol, older in COLUMNS:
+        now = clicks(os.path.join(results, f"deepgrow_3d_{protocol}.json")) if not older else None
+        before = clicks(os.path.join(results, f"before_deepgrow_3d_{protocol}.json")) if not older else None
+        cells.append("–" if now is None else f"**{now}**" + (f" (was {before})" if before else ""))
+    lines.append("| deepgrow_3d: liver / spleen, 3 clicks | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + ("\n\nMean Dice over labels on 10 held-out full-size phantoms per column (seed 6000; "
                                "`lumen phantom --protocol … [--bone-density older]`), in bold the shipped bundles, "
-                               "in brackets the bundles trained on portal-venous phantoms only.")
+                               "in brackets the bundles trained on portal-venous phantoms only. Deepgrow 3-D: Dice "
+                               "after the third click of the simulated user (centre, then the largest error).")
     print(text)
     replace_section(doc, "protocol_shift", text)
 
