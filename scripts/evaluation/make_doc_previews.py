@@ -2,7 +2,7 @@
 """The previews in docs/models.md: one per bundle, on phantoms none of the bundles was trained on
 (seed 90210; the training scripts use seeds below 10000), at the size users meet (full; the
 artery model at its 1 mm medium size), and the organ model once more on a non-contrast phantom,
-where it is known to fail (docs/models.md says why). Interactive models get the clicks a user
+the protocol a model trained on portal-venous phantoms alone fails on (docs/models.md). Interactive models get the clicks a user
 would give: one foreground click at the spleen's centre (deepgrow), its six extreme points (DExtr3D).
 
   .venv-client/bin/python scripts/evaluation/make_doc_previews.py --lumen .build/debug/lumen [--out docs/images]
