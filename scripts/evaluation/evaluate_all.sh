@@ -17,6 +17,7 @@ cache=${LUMEN_EVAL_CACHE:-/tmp/lumen-eval-cache}
 results=${LUMEN_EVAL_RESULTS:-$cache/results}
 mkdir -p "$results"
 run() { "$py" scripts/evaluation/evaluate.py --lumen "$lumen" --cache "$cache" "$@"; }
+inter() { "$py" scripts/evaluation/evaluate_interactive.py --lumen "$lumen" --cache "$cache" "$@"; }
 
 run --model mmar/bones --sweep-min-size 0,100,250,500,1000 --docs docs/models.md --docs mmar/bones/docs/README.md \
   --section bones --json "$results/bones_portal-venous.json"
@@ -46,14 +47,12 @@ if [ -n "${BEFORE:-}" ]; then
       --bone-density older --json "$results/before_bones_${protocol}_older.json" >/dev/null
   done
   for protocol in non-contrast arterial portal-venous delayed; do
-    [ -f "$results/before_deepgrow_3d_${protocol}.json" ] || "$py" scripts/evaluation/evaluate_interactive.py \
-      --lumen "$lumen" --cache "$cache" --model "$BEFORE/deepgrow_3d" --scan-protocol "$protocol" --structures liver,spleen \
+    [ -f "$results/before_deepgrow_3d_${protocol}.json" ] || inter --model "$BEFORE/deepgrow_3d" --scan-protocol "$protocol" --structures liver,spleen \
       --json "$results/before_deepgrow_3d_${protocol}.json" >/dev/null
   done
 fi
 # The interactive bundles on the same full-size phantoms: deepgrow 3-D on every structure
 # (portal-venous) and on liver and spleen, the targets' structures, in the other phases.
-inter() { "$py" scripts/evaluation/evaluate_interactive.py --lumen "$lumen" --cache "$cache" "$@"; }
 inter --model mmar/deepgrow_3d --docs docs/models.md --docs mmar/deepgrow_3d/docs/README.md \
   --section deepgrow_3d_full_portal-venous --json "$results/deepgrow_3d_portal-venous.json"
 for protocol in non-contrast arterial delayed; do

@@ -167,10 +167,11 @@ def main():
             print(f"case {len(per_case)}: " + ", ".join(f"{n} {v[-1]:.3f}" for n, v in per_case[-1].items()), flush=True)
     names = [n for n in NAMES.values() if any(n in c for c in per_case)]
     how = f"{mode}, {args.protocol} protocol, {args.clicks} clicks" if mode == "3d" else mode
+    per_click = mode == "3d" and args.protocol == "error"   # one Dice per click: a column of their means
     lines = [f"Dice ({how}) on {args.count} held-out `lumen phantom --seed {args.seed} --size {args.size} "
              f"--protocol {args.scan_protocol}` phantoms, at their native spacing.", "",
-             "| structure | cases | mean Dice | median | min | max |" + (" mean after click 1 / 2 / … |" if mode == "3d" and args.protocol == "error" else ""),
-             "|---|---|---|---|---|---|" + ("---|" if mode == "3d" and args.protocol == "error" else "")]
+             "| structure | cases | mean Dice | median | min | max |" + (" mean after click 1 / 2 / … |" if per_click else ""),
+             "|---|---|---|---|---|---|" + ("---|" if per_click else "")]
     summary = {}
     for name in names:
         runs = np.array([c[name] for c in per_case if name in c])
@@ -178,11 +179,11 @@ def main():
         summary[name] = {"cases": len(last), "mean": float(last.mean()), "median": float(np.median(last)),
                          "min": float(last.min()), "max": float(last.max()), "per_click_mean": runs.mean(0).tolist()}
         row = f"| {name} | {len(last)} | {last.mean():.3f} | {np.median(last):.3f} | {last.min():.3f} | {last.max():.3f} |"
-        if runs.shape[1] > 1:
+        if per_click:
             row += " " + " / ".join(f"{v:.3f}" for v in runs.mean(0)) + " |"
         lines.append(row)
     mean = float(np.mean([s["mean"] for s in summary.values()]))
-    lines.append(f"| **mean over structures** | | **{mean:.3f}** | | | |" + (" |" if mode == "3d" and args.protocol == "error" else ""))
+    lines.append(f"| **mean over structures** | | **{mean:.3f}** | | | |" + (" |" if per_click else ""))
     text = "\n".join(lines)
     print(text)
     print(f"({time.time() - started:.0f} s)")
