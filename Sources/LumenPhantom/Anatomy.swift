@@ -209,43 +209,45 @@ struct Anatomy: Sendable {
         return q
     }
 
-    /// Label and HU at a world point.
-    func sample(_ w: Point) -> (UInt8, Double) {
+    /// Label, HU and tissue at a world point.
+    func sample(_ w: Point) -> (UInt8, Double, PhantomTissue) {
         let p = patient(w)
         let bodyLevel = ((p.x / body.radii.x) * (p.x / body.radii.x) + (p.y / body.radii.y) * (p.y / body.radii.y)).squareRoot()
-        if bodyLevel >= 1 { return (0, -1000) }
+        if bodyLevel >= 1 { return (0, -1000, .air) }
         if let bone = bones(p) { return bone }
         if inside(p, hepaticBox) {
-            for t in hepaticTree where inside(p, t.box) && t.contains(p) { return (PhantomLabel.hepaticArtery.rawValue, hu.artery) }
+            for t in hepaticTree where inside(p, t.box) && t.contains(p) { return (PhantomLabel.hepaticArtery.rawValue, hu.artery, .hepaticArtery) }
         }
-        for t in portal where inside(p, t.box) && t.contains(p) { return (PhantomLabel.portalVeinAndSplenicVein.rawValue, hu.portal) }
-        if aorta.contains(p) { return (PhantomLabel.aorta.rawValue, hu.aorta) }
-        for t in vessels where inside(p, t.box) && t.contains(p) { return (0, hu.aorta) }
-        if ivc.contains(p) { return (0, hu.ivc) }
+        for t in portal where inside(p, t.box) && t.contains(p) { return (PhantomLabel.portalVeinAndSplenicVein.rawValue, hu.portal, .portalBlood) }
+        if aorta.contains(p) { return (PhantomLabel.aorta.rawValue, hu.aorta, .arterialBlood) }
+        for t in vessels where inside(p, t.box) && t.contains(p) { return (0, hu.aorta, .arterialBlood) }
+        if ivc.contains(p) { return (0, hu.ivc, .venousBlood) }
         for (kidney, label) in kidneys where inside(p, kidney.box) {
             let l = kidney.level(p)
-            if l < 1 { return (label.rawValue, l > 0.72 ? hu.cortex : hu.medulla) }
+            if l < 1 { return l > 0.72 ? (label.rawValue, hu.cortex, .renalCortex) : (label.rawValue, hu.medulla, .renalMedulla) }
         }
-        if inside(p, spleen.box), spleen.contains(p) { return (PhantomLabel.spleen.rawValue, hu.spleen) }
+        if inside(p, spleen.box), spleen.contains(p) { return (PhantomLabel.spleen.rawValue, hu.spleen, .spleen) }
         if (inside(p, pancreasHead.box) && pancreasHead.contains(p)) || (inside(p, pancreasTail.box) && pancreasTail.contains(p)) {
-            return (PhantomLabel.pancreas.rawValue, hu.pancreas)
+            return (PhantomLabel.pancreas.rawValue, hu.pancreas, .pancreas)
         }
-        if inside(p, liver.box), liver.contains(p) { return (PhantomLabel.liver.rawValue, hu.liver) }
+        if inside(p, liver.box), liver.contains(p) { return (PhantomLabel.liver.rawValue, hu.liver, .liver) }
         if inside(p, stomach.box) {
             let l = stomach.level(p)
             if l < 1 {
                 let gas = p.y > stomach.center.y + 8 && p.z > stomach.center.z && l < 0.85
-                return (PhantomLabel.stomach.rawValue, l > 0.85 ? hu.stomachWall : (gas ? -990 : hu.stomachContent))
+                let stomachLabel = PhantomLabel.stomach.rawValue
+                if l > 0.85 { return (stomachLabel, hu.stomachWall, .stomachWall) }
+                return gas ? (stomachLabel, -990, .gas) : (stomachLabel, hu.stomachContent, .stomachContent)
             }
         }
-        for lung in lungs where lung.contains(p) { return (0, hu.lung) }
-        if inside(p, bowelBox) { for (loop, value) in bowel where inside(p, loop.box) && loop.contains(p) { return (0, value) } }
-        for m in muscles where m.contains(p) { return (0, hu.muscle) }
-        if bodyLevel > 0.84 && bodyLevel < 0.9 { return (0, hu.muscle) }   // abdominal wall
-        return (0, hu.fat)
+        for lung in lungs where lung.contains(p) { return (0, hu.lung, .lung) }
+        if inside(p, bowelBox) { for (loop, value) in bowel where inside(p, loop.box) && loop.contains(p) { return (0, value, value < -500 ? .gas : .bowelContent) } }
+        for m in muscles where m.contains(p) { return (0, hu.muscle, .muscle) }
+        if bodyLevel > 0.84 && bodyLevel < 0.9 { return (0, hu.muscle, .muscle) }   // abdominal wall
+        return (0, hu.fat, .fat)
     }
 
-    private func bones(_ p: Point) -> (UInt8, Double)? {
+    private func bones(_ p: Point) -> (UInt8, Double, PhantomTissue)? {
         let vc = vertebraCenter
         // Vertebral bodies (elliptic cylinders) with discs between them.
         let dx = p.x / 22, dy = (p.y - vc.y) / 18
@@ -253,31 +255,35 @@ struct Anatomy: Sendable {
         if radial < 1 {
             let phase = (p.z + vertebraPhase).truncatingRemainder(dividingBy: vertebraPeriod)
             let inPeriod = phase < 0 ? phase + vertebraPeriod : phase
-            if inPeriod > vertebraPeriod - 6 { return (0, hu.disc) }
+            if inPeriod > vertebraPeriod - 6 { return (0, hu.disc, .disc) }
             let edge = min((1 - radial) * 18, inPeriod, vertebraPeriod - 6 - inPeriod)
-            return (PhantomLabel.vertebrae.rawValue, edge < 2 ? hu.cortical : hu.cancellous)
+            return Anatomy.bone(.vertebrae, cortical: edge < 2, hu)
         }
         if abs(p.x) < 60, p.y < vc.y - 10, p.y > vc.y - 70 {
             let canal = (p.x * p.x + (p.y - vc.y - 24) * (p.y - vc.y - 24)).squareRoot()
             let phase = (p.z + vertebraPhase).truncatingRemainder(dividingBy: vertebraPeriod)
             let inPeriod = phase < 0 ? phase + vertebraPeriod : phase
             let local = Point(x: p.x, y: p.y, z: inPeriod - vertebraPeriod / 2 + 6)
-            if canal < 9 { return (0, hu.csf) }
+            if canal < 9 { return (0, hu.csf, .csf) }
             if inPeriod < vertebraPeriod - 10 {
-                for t in posteriorElements where t.contains(local) { return (PhantomLabel.vertebrae.rawValue, hu.cortical * 0.7) }
+                for t in posteriorElements where t.contains(local) { return (PhantomLabel.vertebrae.rawValue, hu.cortical * 0.7, .corticalBone) }
             }
         }
         if inside(p, ribBox) { for rib in ribs where inside(p, rib.box) {
             let (d, r) = rib.distance(p)
-            if d < r { return (PhantomLabel.ribs.rawValue, d > r - 1.5 ? hu.cortical : hu.cancellous) }
+            if d < r { return Anatomy.bone(.ribs, cortical: d > r - 1.5, hu) }
         } }
         for wing in pelvis where inside(p, wing.box) {
             let l = wing.level(p)
             if l < 1, l > 0.84, p.y < wing.center.y + 20, p.z < wing.center.z + 50 {
-                return (PhantomLabel.hip.rawValue, l > 0.96 || l < 0.87 ? hu.cortical : hu.cancellous)
+                return Anatomy.bone(.hip, cortical: l > 0.96 || l < 0.87, hu)
             }
         }
         return nil
+    }
+
+    private static func bone(_ label: PhantomLabel, cortical: Bool, _ hu: Intensities) -> (UInt8, Double, PhantomTissue) {
+        cortical ? (label.rawValue, hu.cortical, .corticalBone) : (label.rawValue, hu.cancellous, .cancellousBone)
     }
 }
 

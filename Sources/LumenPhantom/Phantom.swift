@@ -19,6 +19,8 @@ public struct Phantom: Sendable {
 
     public var image: Volume
     public var label: Volume
+    /// `PhantomTissue` values on the image's grid: what every voxel is made of, for SynthSeg-style training.
+    public var tissue: Volume
     public var spacing: [Double]
     public var orientation: String
 
@@ -62,23 +64,26 @@ public struct Phantom: Sendable {
         ]
         var hu = [Float](repeating: 0, count: ni * nj * nk)
         var labels = [Float](repeating: 0, count: ni * nj * nk)
+        var tissues = [Float](repeating: 0, count: ni * nj * nk)
         hu.withUnsafeMutableBufferPointer { hb in
         labels.withUnsafeMutableBufferPointer { lb in
-            let h = hb.baseAddress!, l = lb.baseAddress!
+        tissues.withUnsafeMutableBufferPointer { tb in
+            let h = hb.baseAddress!, l = lb.baseAddress!, t = tb.baseAddress!
             pool.parallelFor(ni) { i in
                 for j in 0..<nj { for k in 0..<nk {
                     let w = Point(x: affine[0][0] * Double(i) + affine[0][3], y: affine[1][1] * Double(j) + affine[1][3],
                                   z: affine[2][2] * Double(k) + affine[2][3])
-                    let (label, value) = anatomy.sample(w)
+                    let (label, value, tissue) = anatomy.sample(w)
                     let index = (i * nj + j) * nk + k
-                    h[index] = Float(value); l[index] = Float(label)
+                    h[index] = Float(value); l[index] = Float(label); t[index] = Float(tissue.rawValue)
                 } }
             }
-        }}
+        }}}
         let ct = blurAndNoise(hu, ni: ni, nj: nj, nk: nk, seed: seed &+ UInt64(index) &* 7919, pool: pool)
         let image = try Volume.make(tensor: Tensor(shape: [1, ni, nj, nk], data: ct), affine: affine)
         let label = try image.replacing(tensor: Tensor(shape: [1, ni, nj, nk], data: labels))
-        return Phantom(image: image, label: label, spacing: [inPlane, inPlane, slice], orientation: lps ? "LPS" : "RAS")
+        let tissue = try image.replacing(tensor: Tensor(shape: [1, ni, nj, nk], data: tissues))
+        return Phantom(image: image, label: label, tissue: tissue, spacing: [inPlane, inPlane, slice], orientation: lps ? "LPS" : "RAS")
     }
 
     /// In-plane partial-volume blur, then CT-like noise (σ ≈ 12 HU) from a
@@ -106,9 +111,14 @@ public struct Phantom: Sendable {
     }
 }
 
-/// Writes `imageNN.nii.gz` / `labelNN.nii.gz` pairs and a Decathlon-style `dataset.json`.
+/// Writes `imageNN.nii.gz` / `labelNN.nii.gz` pairs, each with its `tissueNN.nii.gz`, and a Decathlon-style
+/// `dataset.json` (MONAI's loaders ignore the extra `tissue` key).
 public enum PhantomDataset {
-    public struct Case: Sendable { public var image: String; public var label: String; public var orientation: String; public var spacing: [Double] }
+    public struct Case: Sendable {
+        public var image: String, label: String, tissue: String
+        public var orientation: String
+        public var spacing: [Double]
+    }
 
     public static func write(to directory: URL, count: Int, seed: UInt64, size: Phantom.Size = .full,
                              scan: ScanProtocol = .portalVenous, bone: BoneDensity = .typical,
@@ -120,18 +130,20 @@ public enum PhantomDataset {
             let name = String(format: "%02d", index)
             try phantom.image.write(to: directory.appendingPathComponent("image\(name).nii.gz"), datatype: .int16)
             try phantom.label.write(to: directory.appendingPathComponent("label\(name).nii.gz"), datatype: .uint8)
-            let c = Case(image: "image\(name).nii.gz", label: "label\(name).nii.gz", orientation: phantom.orientation, spacing: phantom.spacing)
+            try phantom.tissue.write(to: directory.appendingPathComponent("tissue\(name).nii.gz"), datatype: .uint8)
+            let c = Case(image: "image\(name).nii.gz", label: "label\(name).nii.gz", tissue: "tissue\(name).nii.gz", orientation: phantom.orientation, spacing: phantom.spacing)
             cases.append(c)
             progress(index, c)
         }
         var labels = ["0": "background"]
         for (value, name) in Phantom.labelNames { labels[String(value)] = name }
+        let tissues = Dictionary(uniqueKeysWithValues: PhantomTissue.allCases.map { (String($0.rawValue), $0.name) })
         let json: [String: Any] = [
             "name": "Lumen synthetic abdominal CT phantoms",
             "description": "Synthetic abdominal CT (\(scan.rawValue), \(bone.rawValue) bone) made by `lumen phantom --seed \(seed) --protocol \(scan.rawValue) --bone-density \(bone.rawValue)`; no patient data.",
-            "modality": ["0": "CT"], "labels": labels, "numTraining": count, "seed": seed, "size": size.rawValue,
+            "modality": ["0": "CT"], "labels": labels, "tissues": tissues, "numTraining": count, "seed": seed, "size": size.rawValue,
             "protocol": scan.rawValue, "bone_density": bone.rawValue,
-            "training": cases.map { ["image": "./\($0.image)", "label": "./\($0.label)"] },
+            "training": cases.map { ["image": "./\($0.image)", "label": "./\($0.label)", "tissue": "./\($0.tissue)"] },
         ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: directory.appendingPathComponent("dataset.json"))

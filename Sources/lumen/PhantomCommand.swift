@@ -6,7 +6,7 @@ struct PhantomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phantom",
         abstract: "Generate synthetic contrast-enhanced abdominal CT phantoms with label maps.",
-        discussion: "Writes imageNN.nii.gz (int16 HU) and labelNN.nii.gz (uint8) pairs and a Decathlon-style dataset.json. Deterministic for a seed.")
+        discussion: "Writes imageNN.nii.gz (int16 HU) and labelNN.nii.gz (uint8) pairs, a tissueNN.nii.gz (uint8; what each voxel is made of, names in dataset.json's \"tissues\") for each, and a Decathlon-style dataset.json. Deterministic for a seed.")
 
     @Option(help: "Output directory.") var output: String
     @Option(help: "Number of cases.") var count: Int = 1

@@ -71,6 +71,35 @@ struct PhantomTests {
         let label = try Volume.read(dir.appendingPathComponent("label01.nii.gz"))
         #expect(image.storedDatatype == .int16 && label.storedDatatype == .uint8)
         #expect(image.geometry == label.geometry)
+        let tissue = try Volume.read(dir.appendingPathComponent("tissue01.nii.gz"))
+        #expect(tissue.storedDatatype == .uint8 && tissue.geometry == label.geometry)
+        #expect((json["training"] as! [[String: String]]).first?["tissue"] == "./tissue00.nii.gz")
+        #expect((json["tissues"] as! [String: String])["5"] == "renal_cortex")
+    }
+
+    /// The tissue map refines the label map (a trainer redraws each tissue's HU from it) and is the
+    /// anatomy's, not the protocol's.
+    @Test func tissueMapRefinesTheLabelsAndIgnoresTheProtocol() throws {
+        let pv = try Phantom.generate(seed: 61_000, index: 1, size: .small)
+        let nc = try Phantom.generate(seed: 61_000, index: 1, size: .small, scan: .nonContrast)
+        #expect(pv.tissue.tensor.data == nc.tissue.tensor.data)
+        let expected: [PhantomTissue: Set<Float>] = [
+            .liver: [1], .spleen: [2], .renalCortex: [3, 4], .renalMedulla: [3, 4], .pancreas: [5],
+            .stomachWall: [6], .stomachContent: [6], .portalBlood: [8], .hepaticArtery: [12],
+            .cancellousBone: [9, 10, 11], .fat: [0], .muscle: [0], .lung: [0], .air: [0],
+        ]
+        var seen = Set<UInt8>()
+        for (t, l) in zip(pv.tissue.tensor.data, pv.label.tensor.data) {
+            let tissue = try #require(PhantomTissue(rawValue: UInt8(t)))
+            seen.insert(tissue.rawValue)
+            if let labels = expected[tissue] { #expect(labels.contains(l), "\(tissue.name) under label \(l)") }
+        }
+        #expect(seen.count >= 18, "only \(seen.count) tissues drawn")
+        func mean(_ tissue: PhantomTissue) -> Double {
+            let values = zip(pv.image.tensor.data, pv.tissue.tensor.data).filter { $0.1 == Float(tissue.rawValue) }.map { Double($0.0) }
+            return values.reduce(0, +) / Double(max(values.count, 1))
+        }
+        #expect(mean(.fat) < -60 && mean(.muscle) > 30 && mean(.renalCortex) > mean(.renalMedulla))
     }
 
     /// The "second hospital": the same anatomy unenhanced, so a model trained on

@@ -14,6 +14,22 @@ bundle's own intensity transform. Every draw is per sample; the ranges are the w
   along the slices (partial volume of thicker slices and softer kernels);
 - Gaussian noise with sigma U(0, 20) HU on top of the phantom's own 12 HU.
 
+With the trainers' `--wide P` and a phantom's tissue map (`tissueNN.nii.gz`, written by `lumen phantom`),
+`synthesize` first throws the phantom's grey values away, with probability P per fresh draw, and
+paints a new image from the tissue map alone, SynthSeg-style (Billot et al., Medical Image Analysis
+2023): every tissue's mean is drawn on its own from a wide range, so no contrast between two
+tissues (spleen against kidney, liver against fat) can be relied on, only shape and context:
+
+- every soft tissue, fluid and blood pool (fat and muscle included) U(-150, 250) HU;
+- cortical and cancellous bone U(80, 1200) HU each (so trabecular bone may be darker than
+  some soft tissue, or brighter than its own shell);
+- lung and gas U(-1000, -700) HU, and the air outside the body stays -1000 HU: CT is calibrated
+  there, and no scan shows bright air;
+- inside each tissue, Gaussian texture with sigma U(0, 15) HU, then partial volume as the phantom
+  renders it (in-plane Gaussian sigma U(0.5, 1) voxels).
+
+`randomise` (and `coarsen`) then run on the painted image as on any other.
+
 The intensity window is jittered separately by the trainers (`window`).
 
 With the trainers' `--resolution`, `coarsen` then simulates a coarser acquisition, with probability
@@ -100,3 +116,29 @@ def window(hu, a_min, a_max, rng, jitter=(25.0, 40.0)):
     lo = a_min + rng.uniform(-jitter[0], jitter[0])
     hi = a_max + rng.uniform(-jitter[1], jitter[1])
     return ((hu - lo) / (hi - lo)).clamp(0.0, 1.0)
+
+
+WIDE_SOFT_HU = (-150.0, 250.0)
+WIDE_BONE_HU = (80.0, 1200.0)
+WIDE_GAS_HU = (-1000.0, -700.0)
+WIDE_TEXTURE_HU = (0.0, 15.0)
+WIDE_BLUR = (0.5, 1.0)
+TISSUE_COUNT = 21   # PhantomTissue's cases (Sources/LumenPhantom/Tissue.swift)
+AIR, GAS, LUNG = 0, 13, 17
+BONE = (14, 15)
+
+
+def synthesize(tissue, rng):
+    """A new HU image from a [1, ...] tissue map alone, every tissue's mean drawn at random."""
+    means = torch.as_tensor(rng.uniform(*WIDE_SOFT_HU, TISSUE_COUNT), dtype=torch.float32)
+    texture = torch.as_tensor(rng.uniform(*WIDE_TEXTURE_HU, TISSUE_COUNT), dtype=torch.float32)
+    for t in BONE:
+        means[t] = float(rng.uniform(*WIDE_BONE_HU))
+    for t in (GAS, LUNG):
+        means[t] = float(rng.uniform(*WIDE_GAS_HU))
+    means[AIR], texture[AIR] = -1000.0, 0.0
+    index = tissue.long().clamp(0, TISSUE_COUNT - 1)
+    out = means[index] + texture[index] * torch.as_tensor(rng.standard_normal(tuple(tissue.shape)), dtype=torch.float32)
+    dims = tissue.dim() - 1
+    sigma = rng.uniform(*WIDE_BLUR)
+    return _blur(out, [sigma] * min(dims, 2) + ([0.3] if dims == 3 else []))

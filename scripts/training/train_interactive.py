@@ -152,11 +152,14 @@ def deepgrow_sample(case, task, rng):
             if value not in centres:
                 centres[value] = centre_of(label == value)
             fg[0] = centres[value]
-    img, lab = resampled(case, task)
+    img, lab, tissue = resampled(case, task)
     if task.get("appearance") and dims == 3:
         # A fresh draw one time in four: randomising the whole volume every sample would double the step time.
         if "randomised" not in case or rng.random() < 0.25:
-            hu = appearance.randomise(torch.as_tensor(img)[None], torch.as_tensor(lab)[None], rng)
+            hu = torch.as_tensor(img)[None]
+            if tissue is not None and rng.random() < task.get("wide", 0.0):
+                hu = appearance.synthesize(torch.as_tensor(tissue)[None], rng)
+            hu = appearance.randomise(hu, torch.as_tensor(lab)[None], rng)
             if task.get("resolution"):
                 hu = appearance.coarsen(hu, rng)
             case["randomised"] = np.asarray(hu[0])
@@ -202,7 +205,8 @@ def with_error_clicks(net, x, y, guidance, count):
 
 
 def resampled(case, task):
-    """The case after the bundle's layout and Spacingd, computed once per case (labels by nearest neighbour)."""
+    """The case after the bundle's layout and Spacingd, computed once per case (labels and the tissue map,
+    3-D only, by nearest neighbour)."""
     key = f"resampled{task['dims']}"
     if key not in case:
         image, label = case["image"], case["label"].astype(np.float32)
@@ -210,10 +214,13 @@ def resampled(case, task):
             a2 = case["affine2d"]
             img = np.asarray(Spacing(pixdim=task["pixdim"], mode="bilinear")(_meta(np.transpose(image, [2, 0, 1]), a2)))
             lab = np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(_meta(np.transpose(label, [2, 0, 1]), a2)))
+            tissue = None
         else:
             img = np.asarray(Spacing(pixdim=task["pixdim"], mode="bilinear")(_meta(image[None], case["affine"])))[0]
             lab = np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(_meta(label[None], case["affine"])))[0]
-        case[key] = (img, np.rint(lab).astype(np.int16))
+            tissue = None if case.get("tissue") is None else np.rint(np.asarray(Spacing(pixdim=task["pixdim"], mode="nearest")(
+                _meta(case["tissue"].astype(np.float32)[None], case["affine"])))[0]).astype(np.int16)
+        case[key] = (img, np.rint(lab).astype(np.int16), tissue)
     return case[key]
 
 
@@ -270,7 +277,10 @@ def load_cases(data):
         d = LoadImaged(keys=["image", "label"], image_only=False)({"image": os.path.join(data, entry["image"]),
                                                                    "label": os.path.join(data, entry["label"])})
         affine = np.asarray(d["image"].affine, dtype=np.float64)
-        cases.append({"image": np.asarray(d["image"], np.float32), "label": np.asarray(d["label"]).astype(np.int16),
+        tissue = None
+        if "tissue" in entry:   # `lumen phantom` writes one per case since the wide mode (appearance.synthesize)
+            tissue = np.asarray(LoadImaged(keys="tissue")({"tissue": os.path.join(data, entry["tissue"])})["tissue"]).astype(np.uint8)
+        cases.append({"image": np.asarray(d["image"], np.float32), "label": np.asarray(d["label"]).astype(np.int16), "tissue": tissue,
                       "affine": affine, "affine2d": mdu.to_affine_nd(2, affine),
                       "spacing": np.sqrt((affine[:3, :3] ** 2).sum(0))})
     return cases
@@ -291,6 +301,9 @@ def main():
                    help="share of deepgrow 3-D samples that get 1-2 more clicks at the network's own errors")
     p.add_argument("--resolution", action="store_true",
                    help="with --appearance, also simulate thicker slices and coarser pixels (appearance.coarsen)")
+    p.add_argument("--wide", type=float, default=0.0, metavar="P",
+                   help="with --appearance, paint a share P of the fresh draws from the tissue map alone, every tissue's HU "
+                        "drawn from wide ranges (appearance.synthesize; cases without a tissue map never are)")
     p.add_argument("--appearance", action="store_true",
                    help="randomise each case's appearance in HU (scripts/training/appearance.py; 3-D tasks)")
     args = p.parse_args()
@@ -299,7 +312,9 @@ def main():
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     cases = [c for folder in args.data for c in load_cases(folder)]
-    task = dict(task, appearance=args.appearance, resolution=args.resolution)
+    if not 0.0 <= args.wide <= 1.0 or (args.wide > 0 and not args.appearance):
+        p.error("--wide is a probability, 0 to 1, and needs --appearance")
+    task = dict(task, appearance=args.appearance, resolution=args.resolution, wide=args.wide)
     sample = dextr_sample if args.task == "dextr3d" else deepgrow_sample
     spec = network(task)
     net = UNet(**spec["args"])

@@ -52,13 +52,13 @@ def remap(values):
     return lambda x: torch.as_tensor(lut[np.asarray(x, dtype=np.int64)])
 
 
-def crop(image, label, patch, focus=None, negatives=None, foreground=None, raw=None):
+def crop(image, label, patch, focus=None, negatives=None, foreground=None, raw=None, tissue=None):
     """A random patch, centred on foreground two times in three so small organs are seen
     (on label `focus` when given: a structure few phantoms contain; one time in five on a
     voxel of `negatives`, the case's look-alike coordinates: what the model must learn to leave out).
     `foreground` is the case's foreground coordinates, found once when it was loaded."""
     if patch is None:
-        return {"image": image, "label": label, "raw": raw}
+        return {"image": image, "label": label, "raw": raw, "tissue": tissue}
     shape = image.shape[1:]
     if focus is not None and (label == focus).any():
         fg = torch.nonzero(label[0] == focus)
@@ -71,7 +71,8 @@ def crop(image, label, patch, focus=None, negatives=None, foreground=None, raw=N
         centre = [np.random.randint(s) for s in shape]
     start = [int(min(max(c - p // 2, 0), s - p)) for c, p, s in zip(centre, patch, shape)]
     sl = (slice(None),) + tuple(slice(a, a + p) for a, p in zip(start, patch))
-    return {"image": image[sl], "label": label[sl], "raw": None if raw is None else raw[sl]}
+    return {"image": image[sl], "label": label[sl], "raw": None if raw is None else raw[sl],
+            "tissue": None if tissue is None else tissue[sl]}
 
 
 def main():
@@ -94,7 +95,12 @@ def main():
                    help="randomise each sample's appearance in HU (scripts/training/appearance.py) and jitter the window")
     p.add_argument("--resolution", action="store_true",
                    help="with --appearance, also simulate thicker slices and coarser pixels (appearance.coarsen)")
+    p.add_argument("--wide", type=float, default=0.0, metavar="P",
+                   help="with --appearance, paint a share P of the samples from the tissue map alone, every tissue's HU "
+                        "drawn from wide ranges (appearance.synthesize; cases without a tissue map never are)")
     args = p.parse_args()
+    if not 0.0 <= args.wide <= 1.0 or (args.wide > 0 and not args.appearance):
+        p.error("--wide is a probability, 0 to 1, and needs --appearance")
     if args.threads:
         torch.set_num_threads(args.threads)
     task = TASKS[args.task]
@@ -107,15 +113,17 @@ def main():
     files = []
     for folder in args.data:
         cases = json.load(open(os.path.join(folder, "dataset.json")))["training"]
-        files += [{"image": os.path.join(folder, c["image"]), "label": os.path.join(folder, c["label"])} for c in cases]
+        files += [{"image": os.path.join(folder, c["image"]), "label": os.path.join(folder, c["label"])}
+                  | ({"tissue": os.path.join(folder, c["tissue"])} if args.wide and "tissue" in c else {}) for c in cases]
+    keys = ["image", "label", "tissue"]   # the tissue map only where --wide asked for it and the case has one
     rng = np.random.default_rng(0)
-    load = Compose([LoadImaged(keys=["image", "label"]), EnsureChannelFirstd(keys=["image", "label"]),
-                    Orientationd(keys=["image", "label"], axcodes="RAS"),
-                    Spacingd(keys=["image", "label"], pixdim=pixdim, mode=["bilinear", "nearest"])]
+    load = Compose([LoadImaged(keys=keys, allow_missing_keys=True), EnsureChannelFirstd(keys=keys, allow_missing_keys=True),
+                    Orientationd(keys=keys, axcodes="RAS", allow_missing_keys=True),
+                    Spacingd(keys=keys, pixdim=pixdim, mode=["bilinear", "nearest", "nearest"], allow_missing_keys=True)]
                    + ([] if args.appearance else [ScaleIntensityRanged(keys="image", **intensity)])
-                   + ([SpatialPadd(keys=["image", "label"], spatial_size=volume)] if volume else []))
+                   + ([SpatialPadd(keys=keys, spatial_size=volume, allow_missing_keys=True)] if volume else []))
     lut = remap(task["phantom_values"])
-    images, labels, negatives, foreground, raws = [], [], [], [], []
+    images, labels, negatives, foreground, raws, tissues = [], [], [], [], [], []
     for f in files:
         d = load(f)
         raw = d["label"].as_tensor()
@@ -124,6 +132,8 @@ def main():
         images.append(d["image"].as_tensor()[:, :raw.shape[1], :raw.shape[2], :raw.shape[3]].float())
         labels.append(lut(raw).long())
         raws.append(raw.to(torch.uint8) if args.appearance else None)
+        tissues.append(d["tissue"].as_tensor()[:, :raw.shape[1], :raw.shape[2], :raw.shape[3]].round().to(torch.uint8)
+                       if "tissue" in d else None)
         foreground.append(torch.nonzero(labels[-1][0]))
         if "negatives" in task:   # coordinates found once per case, not once per patch
             negatives.append(torch.nonzero(torch.as_tensor(np.isin(np.asarray(raw[0]), task["negatives"]))))
@@ -136,7 +146,10 @@ def main():
     def augment(sample):
         if not args.appearance:
             return jitter(sample)
-        hu = appearance.randomise(sample["image"], sample["raw"], rng)
+        hu = sample["image"]
+        if sample["tissue"] is not None and rng.random() < args.wide:
+            hu = appearance.synthesize(sample["tissue"], rng)
+        hu = appearance.randomise(hu, sample["raw"], rng)
         if args.resolution:
             hu = appearance.coarsen(hu, rng)
         return {"image": appearance.window(hu, intensity["a_min"], intensity["a_max"], rng), "label": sample["label"]}
@@ -144,13 +157,14 @@ def main():
     spec = json.loads(json.dumps(task.get("network", NETWORK)))
     spec["args"]["out_channels"] = len(task["labels"]) + 1
     net = {"UNet": UNet, "BasicUNet": BasicUNet}[spec["name"]](**spec["args"]).to(device)
-    previous, saved_appearance, saved_resolution = 0, False, False
+    previous, saved_appearance, saved_resolution, saved_wide = 0, False, False, 0.0
     if args.resume:
         saved = torch.load(args.out, map_location="cpu", weights_only=False)
         net.load_state_dict(saved["model"])
         previous = saved.get("iterations", 0)
         saved_appearance = saved.get("appearance_randomised", False)
         saved_resolution = saved.get("resolution_randomised", False)
+        saved_wide = saved.get("wide_share", 0.0)
         print(f"resuming after {previous} iterations", flush=True)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -163,7 +177,7 @@ def main():
             for b in range(args.batch):
                 if np.random.rand() < args.focus_share:
                     idx[b], focus[b] = having[np.random.randint(len(having))], args.focus_label
-        batch = [augment(crop(images[i], labels[i], args.patch, f, negatives[i] if negatives else None, foreground[i], raws[i]))
+        batch = [augment(crop(images[i], labels[i], args.patch, f, negatives[i] if negatives else None, foreground[i], raws[i], tissues[i]))
                  for i, f in zip(idx, focus)]
         x = torch.stack([b["image"] for b in batch]).to(device)
         y = torch.stack([b["label"] for b in batch]).to(device)
@@ -183,7 +197,8 @@ def main():
                 "labels": task["labels"], "pixdim": pixdim, "intensity": intensity,
                 "iterations": previous + args.iterations, "training_cases": len(images),
                 "appearance_randomised": bool(args.appearance or saved_appearance),
-                "resolution_randomised": bool(args.resolution or saved_resolution)}, args.out)
+                "resolution_randomised": bool(args.resolution or saved_resolution),
+                "wide_share": max(args.wide, saved_wide)}, args.out)
     print("saved", args.out)
 
 
