@@ -49,6 +49,8 @@ if [ -n "${BEFORE:-}" ]; then
   for protocol in non-contrast arterial portal-venous delayed; do
     [ -f "$results/before_deepgrow_3d_${protocol}.json" ] || inter --model "$BEFORE/deepgrow_3d" --scan-protocol "$protocol" --structures liver,spleen \
       --json "$results/before_deepgrow_3d_${protocol}.json" >/dev/null
+    [ -f "$results/before_dextr3d_${protocol}.json" ] || inter --model "$BEFORE/dextr3d" --scan-protocol "$protocol" \
+      --json "$results/before_dextr3d_${protocol}.json" >/dev/null
   done
 fi
 # The interactive bundles on the same full-size phantoms: deepgrow 3-D on every structure
@@ -62,5 +64,9 @@ done
 for model in deepgrow_2d dextr3d; do
   inter --model "mmar/$model" --docs docs/models.md --docs "mmar/$model/docs/README.md" --section "${model}_full_portal-venous" \
     --json "$results/${model}_portal-venous.json"
+done
+for protocol in non-contrast arterial delayed; do   # DExtr3D in the other phases: its row of the protocol-shift table
+  inter --model mmar/dextr3d --scan-protocol "$protocol" --docs mmar/dextr3d/docs/README.md --section "dextr3d_full_${protocol}" \
+    --json "$results/dextr3d_${protocol}.json"
 done
 "$py" scripts/evaluation/protocol_table.py "$results" docs/models.md

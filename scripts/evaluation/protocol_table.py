@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The protocol-shift table of docs/models.md: mean Dice over labels of each segmentation bundle,
-and deepgrow 3-D's liver and spleen after three clicks, on the held-out full-size phantoms of
+deepgrow 3-D's liver and spleen after three clicks and DExtr3D's mean over structures, on the held-out full-size phantoms of
 every scan protocol (non-contrast first), from the JSON files scripts/evaluation/evaluate_all.sh
 leaves, next to the bundles before appearance randomisation where `before_*.json` files are there.
 
@@ -33,6 +33,11 @@ def clicks(path):
     return " / ".join(f"{s[n]['mean']:.3f}" if n in s else "–" for n in ("liver", "spleen"))
 
 
+def interactive_mean(path):
+    """Mean over structures, from evaluate_interactive.py's JSON."""
+    return json.load(open(path))["mean"] if os.path.exists(path) else None
+
+
 def main():
     results, doc = sys.argv[1], sys.argv[2]
     head = "| bundle | " + " | ".join(p + TITLES[o] for p, o in COLUMNS) + " |"
@@ -55,10 +60,17 @@ def main():
         before = clicks(os.path.join(results, f"before_deepgrow_3d_{protocol}.json")) if not older else None
         cells.append("–" if now is None else f"**{now}**" + (f" (was {before})" if before else ""))
     lines.append("| deepgrow_3d: liver / spleen, 3 clicks | " + " | ".join(cells) + " |")
+    cells = []
+    for protocol, older in COLUMNS:
+        now = interactive_mean(os.path.join(results, f"dextr3d_{protocol}.json")) if not older else None
+        before = interactive_mean(os.path.join(results, f"before_dextr3d_{protocol}.json")) if not older else None
+        cells.append("–" if now is None else f"**{now:.3f}**" + (f" (was {before:.3f})" if before is not None else ""))
+    lines.append("| dextr3d: mean over structures, 6 extreme points | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + ("\n\nMean Dice over labels on 10 held-out full-size phantoms per column (seed 6000; "
                                "`lumen phantom --protocol … [--bone-density older]`), in bold the shipped bundles, "
                                "in brackets the bundles trained on portal-venous phantoms only. Deepgrow 3-D: Dice "
-                               "after the third click of the simulated user (centre, then the largest error).")
+                               "after the third click of the simulated user (centre, then the largest error). DExtr3D: "
+                               "the 6 extreme points of each structure's largest piece.")
     print(text)
     replace_section(doc, "protocol_shift", text)
 

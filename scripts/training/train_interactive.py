@@ -242,19 +242,44 @@ def extreme_points(mask):
     return out
 
 
+def largest_piece(label, value):
+    """The structure's largest connected piece as (its box's origin, the piece inside its box): extreme
+    points of a split structure would span the gap. Worked out in the structure's box, once per case."""
+    idx = np.argwhere(label == value)
+    lo, hi = idx.min(0), idx.max(0) + 1
+    box = label[tuple(slice(a, b) for a, b in zip(lo, hi))] == value
+    parts, n = ndimage.label(box)
+    if n > 1:
+        box = parts == (np.bincount(parts.ravel())[1:].argmax() + 1)
+    return lo, box
+
+
 def dextr_sample(case, task, rng):
     image, label = case["image"], case["label"]
     present = case.setdefault("present", [v for v in STRUCTURES if (label == v).sum() > 50])
     value = present[rng.integers(len(present))]
-    mask = label == value
-    # The largest piece only: extreme points of a split structure would span the gap.
-    parts, n = ndimage.label(mask)
-    if n > 1:
-        mask = parts == (np.bincount(parts.ravel())[1:].argmax() + 1)
-    points = [list(np.clip(np.asarray(p) + rng.integers(-1, 2, 3), 0, np.asarray(mask.shape) - 1)) for p in extreme_points(mask)]
+    pieces = case.setdefault("pieces", {})
+    if value not in pieces:
+        pieces[value] = largest_piece(label, value)
+    lo, box = pieces[value]
+    points = [list(np.clip(np.asarray(p) + lo + rng.integers(-1, 2, 3), 0, np.asarray(label.shape) - 1))
+              for p in extreme_points(box)]
     start, end = dextr_box(points, image.shape, case["spacing"], task["margin_mm"])
     sl = tuple(slice(a, b) for a, b in zip(start, end))
-    crop, target = image[sl][None], mask[sl][None].astype(np.float32)
+    mask = np.zeros(tuple(end - start), bool)   # the piece, placed in the crop
+    a = np.maximum(lo, start); b = np.minimum(lo + np.asarray(box.shape), end)
+    if (b > a).all():
+        mask[tuple(slice(x - s, y - s) for x, y, s in zip(a, b, start))] = box[tuple(slice(x - o, y - o) for x, y, o in zip(a, b, lo))]
+    crop, target = image[sl][None], mask[None].astype(np.float32)
+    if task.get("appearance"):   # on the crop, in HU, as deepgrow 3-D does on its volume
+        hu = torch.as_tensor(crop, dtype=torch.float32)
+        tissue = case.get("tissue")
+        if tissue is not None and rng.random() < task.get("wide", 0.0):
+            hu = appearance.synthesize(torch.as_tensor(tissue[sl])[None], rng)
+        hu = appearance.randomise(hu, torch.as_tensor(label[sl])[None], rng)
+        if task.get("resolution"):
+            hu = appearance.coarsen(hu, rng)
+        crop = np.asarray(hu)
     size = np.asarray(crop.shape[1:])
     x = np.asarray(Resize(task["resize"], mode="trilinear")(crop))
     y = np.asarray(Resize(task["resize"], mode="nearest")(target))
