@@ -50,16 +50,6 @@ struct QualityTests {
         return nb == 0 ? nil : 2 * Double(both) / Double(na + nb)
     }
 
-    /// Runs `body` on a thread of its own: minutes of compute on the cooperative pool would starve every
-    /// other suite's server of the threads its handlers run on (two cores: two pool threads).
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-    }
-
     /// Dice of every label of each bundle on one phantom (label, Dice or nil when absent), made once
     /// for all of them: a full-size phantom costs more than segmenting it.
     static func scores(_ names: [String], seed: UInt64, index: Int, size: Phantom.Size, scan: ScanProtocol = .portalVenous,
@@ -80,7 +70,7 @@ struct QualityTests {
     @Test("every label at or above its floor", arguments: measured.map(\.0))
     func holds(held: Case) async throws {
         let bundles = try #require(Self.measured.first { $0.0.testDescription == held.testDescription }?.1)
-        let scores = try await Self.offPool {
+        let scores = try await ComputePool.shared.run {   // on a thread of its own: minutes of compute stay off the cooperative pool
             try Self.scores(bundles.keys.sorted(), seed: 6000, index: held.index, size: .full, scan: held.scan, bone: held.bone)
         }
         for name in bundles.keys.sorted() {
@@ -96,7 +86,7 @@ struct QualityTests {
 
     @Test("hepatic arteries on its 1 mm phantom", arguments: [0, 1])
     func arteries(index: Int) async throws {
-        let scores = try await Self.offPool { try Self.scores(["hepatic_arteries"], seed: 6000, index: index, size: .medium) }
+        let scores = try await ComputePool.shared.run { try Self.scores(["hepatic_arteries"], seed: 6000, index: index, size: .medium) }
         let d = scores["hepatic_arteries"]?.first?.1 ?? 0
         print("quality hepatic_arteries case \(index) hepatic_artery: \(String(format: "%.3f", d))")
         #expect(d >= Self.arteries[index] - Self.margin, "hepatic_artery case \(index): \(d), floor \(Self.arteries[index]) − \(Self.margin)")

@@ -43,7 +43,7 @@ struct ProductionParityTests {
     @Test("element-wise within 1e-4 + 1e-4·|MONAI|, Winograd on", arguments: names)
     func matches(name: String) async throws {
         let dir = try Self.references.get().appendingPathComponent(name)
-        let worst = try await Self.offPool {
+        let worst = try await ComputePool.shared.run {   // on a thread of its own: minutes of compute stay off the cooperative pool
             let network = try Network(spec: try NetworkSpec(contentsOf: dir.appendingPathComponent("net.json")),
                                       stateDict: try CheckpointLoader.load(dir.appendingPathComponent("model.pt")).tensors)
             let expected = try Npy.read(dir.appendingPathComponent("y.npy"))
@@ -59,14 +59,5 @@ struct ProductionParityTests {
         }
         print("production parity \(name): max |Δ| \(worst.1), worst |Δ| / allowed \(worst.0), \(worst.2) elements over")
         #expect(worst.0 <= 1, "\(worst.2) elements over 1e-4 + 1e-4·|ref|; worst ratio \(worst.0), max |Δ| \(worst.1)")
-    }
-
-    /// Minutes of convolution stay off the cooperative pool that other suites' servers run on.
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
     }
 }
