@@ -49,8 +49,6 @@ if [ -n "${BEFORE:-}" ]; then
   for protocol in non-contrast arterial portal-venous delayed; do
     [ -f "$results/before_deepgrow_3d_${protocol}.json" ] || inter --model "$BEFORE/deepgrow_3d" --scan-protocol "$protocol" --structures liver,spleen \
       --json "$results/before_deepgrow_3d_${protocol}.json" >/dev/null
-    [ -f "$results/before_dextr3d_${protocol}.json" ] || inter --model "$BEFORE/dextr3d" --scan-protocol "$protocol" \
-      --json "$results/before_dextr3d_${protocol}.json" >/dev/null
   done
 fi
 # The interactive bundles on the same full-size phantoms: deepgrow 3-D on every structure
