@@ -20,7 +20,9 @@ public struct Phantom: Sendable {
     public var image: Volume
     public var label: Volume
     /// `PhantomTissue` values on the image's grid: what every voxel is made of, for SynthSeg-style training.
-    public var tissue: Volume
+    /// Only made when asked for (`withTissue`): it is another full-size volume, and the server's candidate
+    /// checks, the demo and the tests never read it.
+    public var tissue: Volume?
     public var spacing: [Double]
     public var orientation: String
 
@@ -29,7 +31,7 @@ public struct Phantom: Sendable {
     }
 
     public static func generate(seed: UInt64, index: Int, size: Size = .full, scan: ScanProtocol = .portalVenous,
-                                bone: BoneDensity = .typical, pool: ComputePool = .shared) throws -> Phantom {
+                                bone: BoneDensity = .typical, withTissue: Bool = false, pool: ComputePool = .shared) throws -> Phantom {
         var r = PhantomRandom.forCase(seed: seed, index: index)
         var anatomy = Anatomy(&r)
         if scan != .portalVenous {
@@ -64,25 +66,25 @@ public struct Phantom: Sendable {
         ]
         var hu = [Float](repeating: 0, count: ni * nj * nk)
         var labels = [Float](repeating: 0, count: ni * nj * nk)
-        var tissues = [Float](repeating: 0, count: ni * nj * nk)
+        var tissues = [Float](repeating: 0, count: withTissue ? ni * nj * nk : 0)
         hu.withUnsafeMutableBufferPointer { hb in
         labels.withUnsafeMutableBufferPointer { lb in
         tissues.withUnsafeMutableBufferPointer { tb in
-            let h = hb.baseAddress!, l = lb.baseAddress!, t = tb.baseAddress!
+            let h = hb.baseAddress!, l = lb.baseAddress!, t = withTissue ? tb.baseAddress : nil   // an empty array may still have one
             pool.parallelFor(ni) { i in
                 for j in 0..<nj { for k in 0..<nk {
                     let w = Point(x: affine[0][0] * Double(i) + affine[0][3], y: affine[1][1] * Double(j) + affine[1][3],
                                   z: affine[2][2] * Double(k) + affine[2][3])
                     let (label, value, tissue) = anatomy.sample(w)
                     let index = (i * nj + j) * nk + k
-                    h[index] = Float(value); l[index] = Float(label); t[index] = Float(tissue.rawValue)
+                    h[index] = Float(value); l[index] = Float(label); t?[index] = Float(tissue.rawValue)
                 } }
             }
         }}}
         let ct = blurAndNoise(hu, ni: ni, nj: nj, nk: nk, seed: seed &+ UInt64(index) &* 7919, pool: pool)
         let image = try Volume.make(tensor: Tensor(shape: [1, ni, nj, nk], data: ct), affine: affine)
         let label = try image.replacing(tensor: Tensor(shape: [1, ni, nj, nk], data: labels))
-        let tissue = try image.replacing(tensor: Tensor(shape: [1, ni, nj, nk], data: tissues))
+        let tissue = withTissue ? try image.replacing(tensor: Tensor(shape: [1, ni, nj, nk], data: tissues)) : nil
         return Phantom(image: image, label: label, tissue: tissue, spacing: [inPlane, inPlane, slice], orientation: lps ? "LPS" : "RAS")
     }
 
@@ -126,11 +128,11 @@ public enum PhantomDataset {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var cases: [Case] = []
         for index in 0..<count {
-            let phantom = try Phantom.generate(seed: seed, index: index, size: size, scan: scan, bone: bone)
+            let phantom = try Phantom.generate(seed: seed, index: index, size: size, scan: scan, bone: bone, withTissue: true)
             let name = String(format: "%02d", index)
             try phantom.image.write(to: directory.appendingPathComponent("image\(name).nii.gz"), datatype: .int16)
             try phantom.label.write(to: directory.appendingPathComponent("label\(name).nii.gz"), datatype: .uint8)
-            try phantom.tissue.write(to: directory.appendingPathComponent("tissue\(name).nii.gz"), datatype: .uint8)
+            try phantom.tissue?.write(to: directory.appendingPathComponent("tissue\(name).nii.gz"), datatype: .uint8)
             let c = Case(image: "image\(name).nii.gz", label: "label\(name).nii.gz", tissue: "tissue\(name).nii.gz", orientation: phantom.orientation, spacing: phantom.spacing)
             cases.append(c)
             progress(index, c)

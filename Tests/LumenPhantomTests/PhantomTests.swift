@@ -80,23 +80,25 @@ struct PhantomTests {
     /// The tissue map refines the label map (a trainer redraws each tissue's HU from it) and is the
     /// anatomy's, not the protocol's.
     @Test func tissueMapRefinesTheLabelsAndIgnoresTheProtocol() throws {
-        let pv = try Phantom.generate(seed: 61_000, index: 1, size: .small)
-        let nc = try Phantom.generate(seed: 61_000, index: 1, size: .small, scan: .nonContrast)
-        #expect(pv.tissue.tensor.data == nc.tissue.tensor.data)
+        let pv = try Phantom.generate(seed: 61_000, index: 1, size: .small, withTissue: true)
+        let nc = try Phantom.generate(seed: 61_000, index: 1, size: .small, scan: .nonContrast, withTissue: true)
+        let pvTissue = try #require(pv.tissue), ncTissue = try #require(nc.tissue)
+        #expect(pvTissue.tensor.data == ncTissue.tensor.data)
+        #expect(try Phantom.generate(seed: 61_000, index: 1, size: .small).tissue == nil)
         let expected: [PhantomTissue: Set<Float>] = [
             .liver: [1], .spleen: [2], .renalCortex: [3, 4], .renalMedulla: [3, 4], .pancreas: [5],
             .stomachWall: [6], .stomachContent: [6], .portalBlood: [8], .hepaticArtery: [12],
             .cancellousBone: [9, 10, 11], .fat: [0], .muscle: [0], .lung: [0], .air: [0],
         ]
         var seen = Set<UInt8>()
-        for (t, l) in zip(pv.tissue.tensor.data, pv.label.tensor.data) {
+        for (t, l) in zip(pvTissue.tensor.data, pv.label.tensor.data) {
             let tissue = try #require(PhantomTissue(rawValue: UInt8(t)))
             seen.insert(tissue.rawValue)
             if let labels = expected[tissue] { #expect(labels.contains(l), "\(tissue.name) under label \(l)") }
         }
         #expect(seen.count >= 18, "only \(seen.count) tissues drawn")
         func mean(_ tissue: PhantomTissue) -> Double {
-            let values = zip(pv.image.tensor.data, pv.tissue.tensor.data).filter { $0.1 == Float(tissue.rawValue) }.map { Double($0.0) }
+            let values = zip(pv.image.tensor.data, pvTissue.tensor.data).filter { $0.1 == Float(tissue.rawValue) }.map { Double($0.0) }
             return values.reduce(0, +) / Double(max(values.count, 1))
         }
         #expect(mean(.fat) < -60 && mean(.muscle) > 30 && mean(.renalCortex) > mean(.renalMedulla))

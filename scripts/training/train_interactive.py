@@ -295,7 +295,7 @@ def _meta(array, affine):
     return MetaTensor(torch.as_tensor(array), affine=torch.as_tensor(affine, dtype=torch.float64))
 
 
-def load_cases(data):
+def load_cases(data, tissue_maps=False):
     import monai.data.utils as mdu
     cases = []
     for entry in json.load(open(os.path.join(data, "dataset.json")))["training"]:
@@ -303,7 +303,7 @@ def load_cases(data):
                                                                    "label": os.path.join(data, entry["label"])})
         affine = np.asarray(d["image"].affine, dtype=np.float64)
         tissue = None
-        if "tissue" in entry:   # `lumen phantom` writes one per case since the wide mode (appearance.synthesize)
+        if tissue_maps and "tissue" in entry:   # only --wide reads them (appearance.synthesize)
             tissue = np.asarray(LoadImaged(keys="tissue")({"tissue": os.path.join(data, entry["tissue"])})["tissue"]).astype(np.uint8)
         cases.append({"image": np.asarray(d["image"], np.float32), "label": np.asarray(d["label"]).astype(np.int16), "tissue": tissue,
                       "affine": affine, "affine2d": mdu.to_affine_nd(2, affine),
@@ -332,13 +332,13 @@ def main():
     p.add_argument("--appearance", action="store_true",
                    help="randomise each case's appearance in HU (scripts/training/appearance.py; 3-D tasks)")
     args = p.parse_args()
+    if not 0.0 <= args.wide <= 1.0 or (args.wide > 0 and not args.appearance):
+        p.error("--wide is a probability, 0 to 1, and needs --appearance")
     torch.set_num_threads(args.threads)
     task = TASKS[args.task]
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
-    cases = [c for folder in args.data for c in load_cases(folder)]
-    if not 0.0 <= args.wide <= 1.0 or (args.wide > 0 and not args.appearance):
-        p.error("--wide is a probability, 0 to 1, and needs --appearance")
+    cases = [c for folder in args.data for c in load_cases(folder, tissue_maps=args.wide > 0)]
     task = dict(task, appearance=args.appearance, resolution=args.resolution, wide=args.wide)
     sample = dextr_sample if args.task == "dextr3d" else deepgrow_sample
     spec = network(task)
