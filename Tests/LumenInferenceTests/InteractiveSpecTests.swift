@@ -39,6 +39,30 @@ struct InteractiveSpecTests {
         #expect(spec.post.count == 2)
     }
 
+    @Test("RestoreLabeld splits the post steps: before it on the network's grid, after it on the file's")
+    func restoreOrder() throws {
+        let linear = [Self.entry("Activationsd", ["sigmoid": .bool(true)]),
+                      Self.entry("RestoreLabeld", ["mode": .string("trilinear")]),
+                      Self.entry("AsDiscreted", ["threshold": .number(0.5)])]
+        let spec = try InteractiveSpec.deepgrow(pre: Self.clara2D, post: linear, meta: [:], file: "f")
+        #expect(spec.post.count == 1 && spec.afterRestore.count == 1 && spec.restore == .linear)
+        let clara = try InteractiveSpec.deepgrow(pre: Self.clara2D, post: Self.claraPost, meta: [:], file: "f")
+        #expect(clara.post.count == 2 && clara.afterRestore.isEmpty && clara.restore == .nearest)
+    }
+
+    @Test("a restore that would write probabilities or a blurred mask is refused", arguments: [
+        ("threshold before a linear restore", [entry("Activationsd", ["sigmoid": .bool(true)]), entry("AsDiscreted", ["threshold": .number(0.5)]),
+                                               entry("RestoreLabeld", ["mode": .string("bilinear")])], "AsDiscreted after it"),
+        ("no threshold at all", [entry("Activationsd", ["sigmoid": .bool(true)]), entry("RestoreLabeld", ["mode": .string("trilinear")])],
+         "AsDiscreted after it"),
+        ("unknown mode", [entry("RestoreLabeld", ["mode": .string("bicubic")])], "post_transforms[0].mode"),
+    ] as [(String, [JSONValue], String)])
+    func restoreRefused(what: String, post: [JSONValue], message: String) {
+        #expect(what.count > 0)
+        #expect { try InteractiveSpec.deepgrow(pre: Self.clara2D, post: post, meta: [:], file: "f") }
+            throws: { "\($0)".contains(message) }
+    }
+
     @Test("refused at load time, naming the key", arguments: [
         ("unknown transform", 4, entry("monai.transforms.RandFlipd"), "pre_transforms[4]"),
         ("depth_first false after AsChannelFirstd", 3,

@@ -46,8 +46,11 @@ struct PostProcessingTests {
 
     @Test("deepgrow's post runs through the same path, with the working grid's voxel sizes")
     func interactivePost() throws {
-        let post = InteractiveSpecTests.claraPost + [Self.entry("RemoveSmallObjectsd", ["min_size": .number(30), "by_measure": .bool(true)])]
+        // Before RestoreLabeld, so on the working grid (after it, it would run on the file's).
+        var post = InteractiveSpecTests.claraPost
+        post.insert(Self.entry("RemoveSmallObjectsd", ["min_size": .number(30), "by_measure": .bool(true)]), at: 2)
         let spec = try InteractiveSpec.deepgrow(pre: InteractiveSpecTests.clara2D, post: post, meta: ["deepgrow": .string("2D")], file: "f")
+        #expect(spec.post.count == 3 && spec.afterRestore.isEmpty)
         // Logits: positive on both objects; sigmoid → ≥ 0.5 → the two objects; then by measure.
         var logits = Self.twoObjects()
         logits.data = logits.data.map { $0 > 0 ? 4 : -4 }

@@ -59,6 +59,13 @@ struct DeepgrowTests {
         let expected = Tensor(shape: [1] + monai.shape, data: monai.data)
         #expect(restored.shape == expected.shape, "restored shape \(restored.shape) vs \(expected.shape)")
         #expect(Fixture.maxDiff(restored, expected) == 0, "restored label equals MONAI's exactly")
+
+        // RestoreLabeld(mode="trilinear") on probabilities, as the shipped deepgrow 3-D config restores them.
+        let prob = try Fixture.array(name, "prob")
+        let linear = try RestoreLabel.apply(prob, crop: crop, originalSpatialShape: rolled, mode: .linear)
+        let monaiLinear = try Fixture.array(name, "restored_linear")
+        let linearDiff = Fixture.maxDiff(linear, Tensor(shape: [1] + monaiLinear.shape, data: monaiLinear.data))
+        #expect(linear.shape == [1] + monaiLinear.shape && linearDiff <= 1e-5, "linear restore max |Δ| = \(linearDiff)")
     }
 
     @Test("2-D deepgrow guidance keeps the clicks of one slice")

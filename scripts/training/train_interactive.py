@@ -79,8 +79,11 @@ def aiaa_config(name, task):
                 {"name": "monai.apps.deepgrow.transforms.ResizeGuidanced", "args": {"guidance": "guidance", "ref_image": "image"}},
                 norm,
                 {"name": "monai.apps.deepgrow.transforms.AddGuidanceSignald", "args": {"image": "image", "guidance": "guidance"}}]
-        post = post + [{"name": "monai.apps.deepgrow.transforms.RestoreLabeld",
-                        "args": {"keys": "pred", "ref_image": "image", "mode": "nearest"}}]
+        # The sigmoid is restored linearly and thresholded on the file's grid: edges finer than the
+        # 2 mm working grid (docs/models.md, "Restoring the answer").
+        restore = {"name": "monai.apps.deepgrow.transforms.RestoreLabeld",
+                   "args": {"keys": "pred", "ref_image": "image", "mode": "trilinear" if dims == 3 else "bilinear"}}
+        post = [post[0], restore, post[1]]
         meta = {"deepgrow": f"{dims}D"}
     return {"version": 1, "type": "annotation" if name == "dextr3d" else "deepgrow", "labels": [],
             "description": task["description"], "pre_transforms": pre,

@@ -12,7 +12,12 @@ public struct DeepgrowSpec: Sendable {
     public var spacing: Spacing?
     /// SpatialCropGuidanced, Resized, ResizeGuidanced, intensity and AddGuidanceSignald, in config order.
     public var steps: [Transform]
+    /// The post steps before `RestoreLabeld` (on the network's grid) and after it (on the file's).
     public var post: [PostStep]
+    public var afterRestore: [PostStep] = []
+    /// `RestoreLabeld`'s mode. MONAI resizes whatever the prediction is at that point, so a config that
+    /// restores the sigmoid linearly and thresholds afterwards gets edges finer than the 2 mm grid.
+    public var restore: Resize.Mode = .nearest
 }
 
 /// A DExtr3D bundle: crop around ≥ 6 extreme points with a margin in mm,
@@ -73,9 +78,33 @@ public enum InteractiveSpec: Sendable {
             throw BundleError.badArgument(file: file, key: "Spacingd.pixdim",
                                           detail: "with AsChannelFirstd (depth first) only the 2 in-plane sizes are resampled; got \(s.pixdim)")
         }
-        spec.post = try TransformSpec.parsePost(post.filter { (try? shortName($0, file: file, key: "")).map { !plumbing.contains($0) } ?? true },
-                                                file: file)
+        let names = post.map { TransformNames.short($0) ?? "" }
+        let cut = names.firstIndex(of: "RestoreLabeld") ?? post.count
+        let keep = { (part: ArraySlice<JSONValue>) in part.filter { !plumbing.contains(TransformNames.short($0) ?? "") } }
+        spec.post = try TransformSpec.parsePost(keep(post[..<cut]), file: file)
+        if cut < post.count {
+            spec.afterRestore = try TransformSpec.parsePost(keep(post[(cut + 1)...]), file: file)
+            spec.restore = try restoreMode(post[cut], file: file, key: "post_transforms[\(cut)]")
+        }
+        if spec.restore != .nearest {
+            let discrete = { (steps: [PostStep]) in steps.contains { if case .asDiscrete = $0 { true } else { false } } }
+            guard !discrete(spec.post), discrete(spec.afterRestore) else {
+                throw BundleError.badArgument(file: file, key: "post_transforms", detail:
+                    "RestoreLabeld with a linear mode resizes probabilities: put Activationsd before it and AsDiscreted after it, or use mode \"nearest\"")
+            }
+        }
         return spec
+    }
+
+    /// RestoreLabeld's `mode` (MONAI's default is nearest; `area` has no inverse meaning here).
+    static func restoreMode(_ entry: JSONValue, file: String, key: String) throws -> Resize.Mode {
+        let value = (entry["args"] ?? entry)["mode"]
+        guard let value, value != .null else { return .nearest }
+        switch (value.string ?? value.array?.first?.string)?.lowercased() {
+        case "nearest": return .nearest
+        case "linear", "bilinear", "trilinear": return .linear
+        default: throw BundleError.badArgument(file: file, key: key + ".mode", detail: "must be \"nearest\" or \"bilinear\"/\"trilinear\", got \(value.any)")
+        }
     }
 
     static func dextr3d(pre: [JSONValue], post: [JSONValue], file: String) throws -> DExtr3DSpec {

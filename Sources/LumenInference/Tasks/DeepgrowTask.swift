@@ -78,14 +78,17 @@ public enum DeepgrowTask {
         let mask = try timings.measure("post") { try PostProcessing.run(spec.post, prediction, affine: state.image.affine) }
         guard let crop = state.guidanceCrop else { throw InferenceError.badPrediction("\(bundle.name): no crop was recorded") }
         let restored: Tensor = try timings.measure("invert") {
+            let back: Tensor
             if spec.spatialDims == 2 {
                 // Only the clicked slice is restored; the rest of the reply stays zero, as Slicer requires.
-                let plane = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: [shape[0], shape[1]])
-                return DepthAxis.place(plane, k: slice!, depth: shape[2])
+                let plane = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: [shape[0], shape[1]], mode: spec.restore)
+                back = DepthAxis.place(plane, k: slice!, depth: shape[2])
+            } else {
+                let layout = spec.depthFirst ? [shape[2], shape[0], shape[1]] : shape
+                let t = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: layout, mode: spec.restore)
+                back = spec.depthFirst ? DepthAxis.last(t) : t
             }
-            let layout = spec.depthFirst ? [shape[2], shape[0], shape[1]] : shape
-            let t = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: layout)
-            return spec.depthFirst ? DepthAxis.last(t) : t
+            return try PostProcessing.run(spec.afterRestore, back, affine: volume.geometry.affine)
         }
         let labels = try volume.replacing(tensor: restored)
         var json = ResultSummary.extremePointsAndBox(labels)
