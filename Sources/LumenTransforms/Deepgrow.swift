@@ -154,7 +154,11 @@ public enum RestoreLabel {
         var t = Resize.resize(label, to: crop.croppedShape, mode: mode)
         t = crop.box.inverse.apply(t)
         let target = Array(originalSpatialShape.suffix(r))
-        t = Resize.resize(t, to: target, mode: mode)
+        // Zeros outside the pasted crop: only its neighbourhood is resized.
+        let pasted = (0..<r).map { a in
+            min(max(crop.start[a], 0), crop.originalShape[a])..<min(max(crop.start[a] + crop.croppedShape[a], 0), crop.originalShape[a])
+        }
+        t = Resize.resize(t, to: target, mode: mode, support: pasted)
         guard let slice else { return t }
         guard originalSpatialShape.count == r + 1, slice >= 0, slice < originalSpatialShape[0] else {
             throw TransformError.badInput(transform: "RestoreLabeld", detail: "slice \(slice) is outside the volume \(originalSpatialShape)")

@@ -48,39 +48,58 @@ public struct Resize: Sendable {
     }
 
     /// Channel-first tensor `[C, spatial…]` (1 to 3 spatial dims) to `size`.
-    public static func resize(_ x: Tensor, to size: [Int], mode: Mode, alignCorners: Bool = false) -> Tensor {
+    ///
+    /// `support`, when given, is the input's region outside which every channel is zero (a crop
+    /// pasted back into a volume): outputs that sample only outside it are left at zero without
+    /// being computed, which keeps a deepgrow restore to a 512 × 512 × 200 scan at the cost of its
+    /// crop. The result is the same as without it. Area resizes ignore it.
+    public static func resize(_ x: Tensor, to size: [Int], mode: Mode, alignCorners: Bool = false,
+                              support: [Range<Int>]? = nil) -> Tensor {
         let shape = Array(x.shape.dropFirst())
         if shape == size { return x }
         let lift = 3 - shape.count
         let s = [Int](repeating: 1, count: lift) + shape, o = [Int](repeating: 1, count: lift) + size
+        let inside = support.map { [Range<Int>](repeating: 0..<1, count: lift) + $0 }
         let c = x.shape[0]
-        var out = Tensor(uninitialized: [c] + size)
+        var out = inside == nil || mode == .area ? Tensor(uninitialized: [c] + size) : Tensor(zeros: [c] + size)
         let inCount = s.reduce(1, *)
-        let rows = c * o[0] * o[1]
+        /// The outputs whose samples can fall inside the support: contiguous, because the tables are monotone.
+        func window(_ axis: Int, _ samples: (Int) -> [Int]) -> Range<Int> {
+            guard let inside, mode != .area else { return 0..<o[axis] }
+            let hits = (0..<o[axis]).filter { n in samples(n).contains { inside[axis].contains($0) } }
+            guard let first = hits.first, let last = hits.last else { return 0..<0 }
+            return first..<(last + 1)
+        }
         x.data.withUnsafeBufferPointer { xb in
             out.data.withUnsafeMutableBufferPointer { ob in
                 let src = xb.baseAddress!, dst = ob.baseAddress!
                 switch mode {
                 case .nearest:
                     let t = (0..<3).map { nearestTable(inSize: s[$0], outSize: o[$0]) }
+                    let w = (0..<3).map { a in window(a) { [t[a][$0]] } }
+                    let rows = c * w[0].count * w[1].count
                     ComputePool.shared.parallelRanges(rows, minimum: 64) { range in
                         for row in range {
-                            let ch = row / (o[0] * o[1]), i = (row / o[1]) % o[0], j = row % o[1]
-                            let a = src + ch * inCount + (t[0][i] * s[1] + t[1][j]) * s[2], d = dst + row * o[2]
-                            for k in 0..<o[2] { d[k] = a[t[2][k]] }
+                            let ch = row / (w[0].count * w[1].count)
+                            let i = w[0].lowerBound + (row / w[1].count) % w[0].count, j = w[1].lowerBound + row % w[1].count
+                            let a = src + ch * inCount + (t[0][i] * s[1] + t[1][j]) * s[2], d = dst + ((ch * o[0] + i) * o[1] + j) * o[2]
+                            for k in w[2] { d[k] = a[t[2][k]] }
                         }
                     }
                 case .linear:
                     let t = (0..<3).map { LinearTable(inSize: s[$0], outSize: o[$0], alignCorners: alignCorners) }
+                    let w = (0..<3).map { a in window(a) { [t[a].lo[$0], t[a].hi[$0]] } }
+                    let rows = c * w[0].count * w[1].count
                     ComputePool.shared.parallelRanges(rows, minimum: 64) { range in
                         for row in range {
-                            let ch = row / (o[0] * o[1]), i = (row / o[1]) % o[0], j = row % o[1]
-                            let a = src + ch * inCount, d = dst + row * o[2]
+                            let ch = row / (w[0].count * w[1].count)
+                            let i = w[0].lowerBound + (row / w[1].count) % w[0].count, j = w[1].lowerBound + row % w[1].count
+                            let a = src + ch * inCount, d = dst + ((ch * o[0] + i) * o[1] + j) * o[2]
                             let i0 = t[0].lo[i] * s[1], i1 = t[0].hi[i] * s[1], j0 = t[1].lo[j], j1 = t[1].hi[j]
                             let wi0 = t[0].w0[i], wi1 = t[0].w1[i], wj0 = t[1].w0[j], wj1 = t[1].w1[j]
                             let r00 = a + (i0 + j0) * s[2], r01 = a + (i0 + j1) * s[2]
                             let r10 = a + (i1 + j0) * s[2], r11 = a + (i1 + j1) * s[2]
-                            for k in 0..<o[2] {
+                            for k in w[2] {
                                 let k0 = t[2].lo[k], k1 = t[2].hi[k], wk0 = t[2].w0[k], wk1 = t[2].w1[k]
                                 let top = wj0 * (wk0 * r00[k0] + wk1 * r00[k1]) + wj1 * (wk0 * r01[k0] + wk1 * r01[k1])
                                 let bottom = wj0 * (wk0 * r10[k0] + wk1 * r10[k1]) + wj1 * (wk0 * r11[k0] + wk1 * r11[k1])
@@ -90,6 +109,7 @@ public struct Resize: Sendable {
                     }
                 case .area:
                     let t = (0..<3).map { areaTable(inSize: s[$0], outSize: o[$0]) }
+                    let rows = c * o[0] * o[1]
                     ComputePool.shared.parallelRanges(rows, minimum: 16) { range in
                         for row in range {
                             let ch = row / (o[0] * o[1]), i = (row / o[1]) % o[0], j = row % o[1]

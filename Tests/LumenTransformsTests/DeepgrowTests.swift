@@ -68,6 +68,29 @@ struct DeepgrowTests {
         #expect(linear.shape == [1] + monaiLinear.shape && linearDiff <= 1e-5, "linear restore max |Δ| = \(linearDiff)")
     }
 
+    @Test("a resize told where its input is non-zero gives the full resize's answer", arguments: [
+        (Resize.Mode.linear, [1, 9, 11, 7], [20, 5, 16], [2..<6, 3..<9, 0..<7]),
+        (.linear, [2, 12, 10], [31, 4], [0..<3, 9..<10]),
+        (.nearest, [1, 9, 11, 7], [20, 5, 16], [2..<6, 3..<9, 1..<4]),
+        (.nearest, [1, 8, 8, 8], [3, 20, 8], [7..<8, 0..<1, 2..<5]),
+        (.linear, [1, 6, 6, 6], [9, 9, 9], [3..<3, 0..<6, 0..<6]),
+    ] as [(Resize.Mode, [Int], [Int], [Range<Int>])])
+    func supportWindow(mode: Resize.Mode, shape: [Int], size: [Int], support: [Range<Int>]) {
+        var x = Tensor(zeros: shape)
+        let spatial = Array(shape.dropFirst()), n = spatial.reduce(1, *)
+        for i in 0..<x.count {
+            var rest = i % n, inside = true
+            for a in (0..<spatial.count).reversed() {
+                inside = inside && support[a].contains(rest % spatial[a])
+                rest /= spatial[a]
+            }
+            if inside { x.data[i] = Float((i * 37) % 101) / 50 - 0.7 }
+        }
+        let full = Resize.resize(x, to: size, mode: mode)
+        let windowed = Resize.resize(x, to: size, mode: mode, support: support)
+        #expect(windowed.shape == full.shape && windowed.data == full.data)
+    }
+
     @Test("2-D deepgrow guidance keeps the clicks of one slice")
     func guidance2D() throws {
         let t = AddGuidanceFromPoints(spatialDims: 2)
