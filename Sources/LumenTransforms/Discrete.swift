@@ -43,17 +43,20 @@ public struct AsDiscrete: Sendable {
     public init(argmax: Bool = false, threshold: Float? = nil) { self.argmax = argmax; self.threshold = threshold }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var t = x
-        if argmax { t = Self.argmax(t) }
-        if let threshold {
-            t.data.withUnsafeMutableBufferPointer { p in
-                let d = p.baseAddress!
-                ComputePool.shared.parallelRanges(p.count, minimum: 1 << 16) { range in
-                    for i in range { d[i] = d[i] >= threshold ? 1 : 0 }
+        let t = argmax ? Self.argmax(x) : x
+        guard let threshold else { return t }
+        // Into a fresh tensor: the caller still holds `t`, so thresholding in place would first copy
+        // it whole (a full-size deepgrow answer is 200 MB).
+        var out = Tensor(uninitialized: t.shape)
+        t.data.withUnsafeBufferPointer { xb in
+            out.data.withUnsafeMutableBufferPointer { ob in
+                let s = xb.baseAddress!, d = ob.baseAddress!
+                ComputePool.shared.parallelRanges(ob.count, minimum: 1 << 16) { range in
+                    for i in range { d[i] = s[i] >= threshold ? 1 : 0 }
                 }
             }
         }
-        return t
+        return out
     }
 
     /// Channel index of the largest value, as a one-channel float map.

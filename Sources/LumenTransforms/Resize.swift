@@ -61,7 +61,7 @@ public struct Resize: Sendable {
         let s = [Int](repeating: 1, count: lift) + shape, o = [Int](repeating: 1, count: lift) + size
         let inside = support.map { [Range<Int>](repeating: 0..<1, count: lift) + $0 }
         let c = x.shape[0]
-        var out = inside == nil || mode == .area ? Tensor(uninitialized: [c] + size) : Tensor(zeros: [c] + size)
+        var out = Tensor(uninitialized: [c] + size)
         let inCount = s.reduce(1, *)
         /// The outputs whose samples can fall inside the support: contiguous, because the tables are monotone.
         func window(_ axis: Int, _ samples: (Int) -> [Int]) -> Range<Int> {
@@ -70,6 +70,18 @@ public struct Resize: Sendable {
             guard let first = hits.first, let last = hits.last else { return 0..<0 }
             return first..<(last + 1)
         }
+        let rows = c * o[0] * o[1]
+        /// Zeroes the parts of output row (i, j) outside the window, in the same pass that fills the
+        /// rest; false when the whole row lies outside.
+        func zeroOutside(_ d: UnsafeMutablePointer<Float>, _ w: [Range<Int>], _ i: Int, _ j: Int) -> Bool {
+            guard w[0].contains(i), w[1].contains(j), !w[2].isEmpty else {
+                d.update(repeating: 0, count: o[2])
+                return false
+            }
+            if w[2].lowerBound > 0 { d.update(repeating: 0, count: w[2].lowerBound) }
+            if w[2].upperBound < o[2] { (d + w[2].upperBound).update(repeating: 0, count: o[2] - w[2].upperBound) }
+            return true
+        }
         x.data.withUnsafeBufferPointer { xb in
             out.data.withUnsafeMutableBufferPointer { ob in
                 let src = xb.baseAddress!, dst = ob.baseAddress!
@@ -77,24 +89,22 @@ public struct Resize: Sendable {
                 case .nearest:
                     let t = (0..<3).map { nearestTable(inSize: s[$0], outSize: o[$0]) }
                     let w = (0..<3).map { a in window(a) { [t[a][$0]] } }
-                    let rows = c * w[0].count * w[1].count
                     ComputePool.shared.parallelRanges(rows, minimum: 64) { range in
                         for row in range {
-                            let ch = row / (w[0].count * w[1].count)
-                            let i = w[0].lowerBound + (row / w[1].count) % w[0].count, j = w[1].lowerBound + row % w[1].count
-                            let a = src + ch * inCount + (t[0][i] * s[1] + t[1][j]) * s[2], d = dst + ((ch * o[0] + i) * o[1] + j) * o[2]
+                            let ch = row / (o[0] * o[1]), i = (row / o[1]) % o[0], j = row % o[1], d = dst + row * o[2]
+                            guard zeroOutside(d, w, i, j) else { continue }
+                            let a = src + ch * inCount + (t[0][i] * s[1] + t[1][j]) * s[2]
                             for k in w[2] { d[k] = a[t[2][k]] }
                         }
                     }
                 case .linear:
                     let t = (0..<3).map { LinearTable(inSize: s[$0], outSize: o[$0], alignCorners: alignCorners) }
                     let w = (0..<3).map { a in window(a) { [t[a].lo[$0], t[a].hi[$0]] } }
-                    let rows = c * w[0].count * w[1].count
                     ComputePool.shared.parallelRanges(rows, minimum: 64) { range in
                         for row in range {
-                            let ch = row / (w[0].count * w[1].count)
-                            let i = w[0].lowerBound + (row / w[1].count) % w[0].count, j = w[1].lowerBound + row % w[1].count
-                            let a = src + ch * inCount, d = dst + ((ch * o[0] + i) * o[1] + j) * o[2]
+                            let ch = row / (o[0] * o[1]), i = (row / o[1]) % o[0], j = row % o[1], d = dst + row * o[2]
+                            guard zeroOutside(d, w, i, j) else { continue }
+                            let a = src + ch * inCount
                             let i0 = t[0].lo[i] * s[1], i1 = t[0].hi[i] * s[1], j0 = t[1].lo[j], j1 = t[1].hi[j]
                             let wi0 = t[0].w0[i], wi1 = t[0].w1[i], wj0 = t[1].w0[j], wj1 = t[1].w1[j]
                             let r00 = a + (i0 + j0) * s[2], r01 = a + (i0 + j1) * s[2]
@@ -109,7 +119,6 @@ public struct Resize: Sendable {
                     }
                 case .area:
                     let t = (0..<3).map { areaTable(inSize: s[$0], outSize: o[$0]) }
-                    let rows = c * o[0] * o[1]
                     ComputePool.shared.parallelRanges(rows, minimum: 16) { range in
                         for row in range {
                             let ch = row / (o[0] * o[1]), i = (row / o[1]) % o[0], j = row % o[1]
