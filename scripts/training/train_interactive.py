@@ -167,6 +167,7 @@ def deepgrow_sample(case, task, rng):
                 hu = appearance.coarsen(hu, rng)
             case["randomised"] = np.asarray(hu[0])
         img = case["randomised"]
+    raw = lab
     lab = (lab == value).astype(np.float32)
     d = {"image": img, "label": lab, "image_meta_dict": {"spatial_shape": np.asarray(image.shape)}, "label_meta_dict": {},
          "foreground": fg, "background": bg}
@@ -174,6 +175,11 @@ def deepgrow_sample(case, task, rng):
     if dims == 2:
         s = int(fg[0][2])
         d["image"], d["label"] = d["image"][s], d["label"][s]
+        if task.get("appearance"):   # the one slice the network sees, fresh every sample (a slice is cheap)
+            hu = appearance.randomise(torch.as_tensor(d["image"])[None], torch.as_tensor(raw[s])[None], rng)
+            if task.get("resolution"):
+                hu = appearance.coarsen(hu, rng)
+            d["image"] = np.asarray(hu[0])
     d["image"], d["label"] = d["image"][None], d["label"][None]
     d = SpatialCropGuidanced(keys=["image", "label"], guidance="guidance", spatial_size=task["crop"], margin=task["margin"])(d)
     d["image"] = Resized(keys="image", spatial_size=task["resize"], mode="area")(d)["image"]
@@ -333,10 +339,13 @@ def main():
                    help="with --appearance, paint a share P of the fresh draws from the tissue map alone, every tissue's HU "
                         "drawn from wide ranges (appearance.synthesize; cases without a tissue map never are)")
     p.add_argument("--appearance", action="store_true",
-                   help="randomise each case's appearance in HU (scripts/training/appearance.py; 3-D tasks)")
+                   help="randomise each sample's appearance in HU (scripts/training/appearance.py; deepgrow_2d: on its slice, "
+                        "in-plane only)")
     args = p.parse_args()
     if not 0.0 <= args.wide <= 1.0 or (args.wide > 0 and not args.appearance):
         p.error("--wide is a probability, 0 to 1, and needs --appearance")
+    if args.wide > 0 and args.task == "deepgrow_2d":
+        p.error("--wide is not implemented for deepgrow_2d (its tissue maps are not resampled to the 2-D layout)")
     torch.set_num_threads(args.threads)
     task = TASKS[args.task]
     rng = np.random.default_rng(0)
