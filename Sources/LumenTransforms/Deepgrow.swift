@@ -138,8 +138,8 @@ public enum ResizeGuidance {
 }
 
 /// MONAI deepgrow `RestoreLabeld`: a prediction on the network's grid back to
-/// the array before cropping, then to the file's (rolled) spatial shape, all by
-/// nearest-neighbour resizes as MONAI does (no affine involved).
+/// the array before cropping, then to the file's (rolled) spatial shape, both by
+/// resizes in the config's mode (MONAI's default nearest; no affine involved).
 public enum RestoreLabel {
     /// - `label`: `[C, spatial…]` on the resized crop.
     /// - `originalSpatialShape`: the file's shape, rolled like the array (e.g. (D, H, W)).

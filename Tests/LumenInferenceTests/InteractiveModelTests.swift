@@ -4,6 +4,7 @@ import LumenPhantom
 import LumenTensor
 import Testing
 @testable import LumenInference
+@testable import LumenTransforms
 
 /// The shipped deepgrow and DExtr3D bundles on a phantom they never saw, with
 /// the simulated user of scripts/evaluation/evaluate_interactive.py: the reply keeps the
@@ -75,6 +76,20 @@ struct InteractiveModelTests {
         let d = Self.dice(result.labels, phantom.label, value: value)
         print("deepgrow 3-D, label \(Int(value)), 3 clicks: Dice \(d)")
         #expect(d >= floor)
+    }
+
+    @Test("the reported crop holds everything the restore can set", arguments: [Resize.Mode.nearest, .linear])
+    func cropHoldsRestore(mode: Resize.Mode) throws {
+        // A crop full of certainty, restored to a grid 3 times finer (0.7 mm from 2 mm) and thresholded.
+        let crop = SpatialCropGuidance.Record(start: [10, 4, 0], end: [30, 20, 12], originalShape: [40, 24, 12], croppedShape: [20, 16, 12])
+        let shape = [120, 72, 36]
+        let restored = try RestoreLabel.apply(Tensor(shape: [1, 20, 16, 12], data: [Float](repeating: 1, count: 20 * 16 * 12)),
+                                              crop: crop, originalSpatialShape: shape, mode: mode)
+        let box = DeepgrowTask.box(crop, original: shape, depthFirst: false)
+        for n in restored.data.indices where restored.data[n] >= 0.5 {
+            let p = [n / (shape[1] * shape[2]), n / shape[2] % shape[1], n % shape[2]]
+            #expect((0..<3).allSatisfy { box[$0].contains(p[$0]) }, "voxel \(p) outside the reported crop \(box)")
+        }
     }
 
     @Test("deepgrow 2-D: one click answers on its slice only")

@@ -12,8 +12,9 @@ public struct DeepgrowSpec: Sendable {
     public var spacing: Spacing?
     /// SpatialCropGuidanced, Resized, ResizeGuidanced, intensity and AddGuidanceSignald, in config order.
     public var steps: [Transform]
-    /// The post steps before `RestoreLabeld` (on the network's grid) and after it (on the file's).
+    /// The post steps before `RestoreLabeld`, run on the network's grid.
     public var post: [PostStep]
+    /// The post steps after `RestoreLabeld`, run on the scan's grid.
     public var afterRestore: [PostStep] = []
     /// `RestoreLabeld`'s mode. MONAI resizes whatever the prediction is at that point, so a config that
     /// restores the sigmoid linearly and thresholds afterwards gets edges finer than the 2 mm grid.

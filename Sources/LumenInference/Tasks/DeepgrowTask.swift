@@ -75,17 +75,17 @@ public enum DeepgrowTask {
             return state
         }
         let prediction = try timings.measure("infer") { try InteractiveInference.forward(bundle, state.image.tensor) }
-        let mask = try timings.measure("post") { try PostProcessing.run(spec.post, prediction, affine: state.image.affine) }
+        let answer = try timings.measure("post") { try PostProcessing.run(spec.post, prediction, affine: state.image.affine) }
         guard let crop = state.guidanceCrop else { throw InferenceError.badPrediction("\(bundle.name): no crop was recorded") }
         let restored: Tensor = try timings.measure("invert") {
             let back: Tensor
             if spec.spatialDims == 2 {
                 // Only the clicked slice is restored; the rest of the reply stays zero, as Slicer requires.
-                let plane = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: [shape[0], shape[1]], mode: spec.restore)
+                let plane = try RestoreLabel.apply(answer, crop: crop, originalSpatialShape: [shape[0], shape[1]], mode: spec.restore)
                 back = DepthAxis.place(plane, k: slice!, depth: shape[2])
             } else {
                 let layout = spec.depthFirst ? [shape[2], shape[0], shape[1]] : shape
-                let t = try RestoreLabel.apply(mask, crop: crop, originalSpatialShape: layout, mode: spec.restore)
+                let t = try RestoreLabel.apply(answer, crop: crop, originalSpatialShape: layout, mode: spec.restore)
                 back = spec.depthFirst ? DepthAxis.last(t) : t
             }
             return try PostProcessing.run(spec.afterRestore, back, affine: volume.geometry.affine)
@@ -101,8 +101,9 @@ public enum DeepgrowTask {
         return TaskResult(labels: labels, json: json, timings: timings)
     }
 
-    /// The crop in the file's IJK, end exclusive, widened by a voxel for the
-    /// nearest-neighbour resizes on the way back.
+    /// The crop in the file's IJK, end exclusive, widened by a voxel for the resizes on the way
+    /// back. A linear restore needs no more: past the crop's edge it blends toward the pasted
+    /// zeros, so it stays under 0.5 there.
     static func box(_ crop: SpatialCropGuidance.Record, original shape: [Int], depthFirst: Bool) -> [Range<Int>] {
         let current = crop.originalShape
         let order = depthFirst ? [1, 2, 0] : [0, 1, 2]   // file axis → working axis
