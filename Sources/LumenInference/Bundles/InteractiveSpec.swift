@@ -79,8 +79,7 @@ public enum InteractiveSpec: Sendable {
             throw BundleError.badArgument(file: file, key: "Spacingd.pixdim",
                                           detail: "with AsChannelFirstd (depth first) only the 2 in-plane sizes are resampled; got \(s.pixdim)")
         }
-        let names = post.map { TransformNames.short($0) ?? "" }
-        let cut = names.firstIndex(of: "RestoreLabeld") ?? post.count
+        let cut = post.firstIndex { TransformNames.short($0) == "RestoreLabeld" } ?? post.count
         let keep = { (part: ArraySlice<JSONValue>) in part.filter { !plumbing.contains(TransformNames.short($0) ?? "") } }
         spec.post = try TransformSpec.parsePost(keep(post[..<cut]), file: file)
         if cut < post.count {
@@ -88,8 +87,7 @@ public enum InteractiveSpec: Sendable {
             spec.restore = try restoreMode(post[cut], file: file, key: "post_transforms[\(cut)]")
         }
         if spec.restore != .nearest {
-            let discrete = { (steps: [PostStep]) in steps.contains { if case .asDiscrete = $0 { true } else { false } } }
-            guard !discrete(spec.post), discrete(spec.afterRestore) else {
+            guard !PostProcessing.isDiscrete(spec.post), PostProcessing.isDiscrete(spec.afterRestore) else {
                 throw BundleError.badArgument(file: file, key: "post_transforms", detail:
                     "RestoreLabeld with a linear mode resizes probabilities: put Activationsd before it and AsDiscreted after it, or use mode \"nearest\"")
             }
